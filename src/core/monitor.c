@@ -1,0 +1,778 @@
+#include "core/monitor.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "core/clock.h"
+#include "core/loop.h"
+#include "core/model.h"
+#include "core/outdir.h"
+#include "core/spawn.h"
+#include "output/csv.h"
+#include "output/rows.h"
+#include "output/summary.h"
+#include "proc/system.h"
+
+struct pipe_tee {
+	struct monitor *m;
+	int fd;        /* read end from the child; -1 once at EOF */
+	int tee_fd;    /* the terminal side; -1 when not passed through */
+	int file_fd;   /* stdout.txt / stderr.txt; -1 after a write error */
+};
+
+struct monitor {
+	const struct monitor_config *cfg;
+	struct monitor_result *res;
+	struct loop *loop;
+	int dirfd, timerfd, sigfd;
+	bool created_dir;
+	struct out_file samples, system;
+	struct pipe_tee out, err;
+	struct system_reader sys;
+	double *per_core;
+	long page_size;
+
+	uint64_t start_mono, interval_ns, end_ns; /* end_ns: 0 = no duration */
+	uint64_t tick_index, deadline, prev_tick_mono, period_sum_ns, periods;
+	bool sampling; /* false once a write error stopped the recording */
+	bool done;
+	sigset_t old_mask;
+
+	pid_t child;   /* run: the launched command; 0 for watch */
+	bool child_reaped;
+	int signals;
+
+	double energy_prev_j, energy_prev_t;
+	double sys_cpu_sum;
+	uint64_t sys_cpu_n;
+};
+
+static void finish(struct monitor *m, enum monitor_end end)
+{
+	if (!m->done) {
+		m->done = true;
+		m->res->end = end;
+	}
+	loop_quit(m->loop);
+}
+
+/* ---- collectors into the model ------------------------------------------------------ */
+
+enum sample_outcome { SAMPLE_ALIVE, SAMPLE_EXITED, SAMPLE_GONE };
+
+static uint64_t cpu_ns_of(const struct monitor *m, const struct proc_sample *s)
+{
+	if (s->have & SAMPLE_HAVE_CPU_NS)
+		return s->cpu_ns;
+	return (s->stat.utime + s->stat.stime) * NSEC_PER_SEC / (uint64_t)m->res->targets.clk_tck;
+}
+
+/* CPU % over the time since the previous sample. A process's first sample has no previous
+ * one: if it started after the previous tick, its whole life is the window; otherwise the
+ * value is unknown (empty), not a made-up 0. */
+static double cpu_percent_of(struct monitor *m, struct target *t, uint64_t cpu_ns,
+			     uint64_t now, double ts)
+{
+	if (t->have_prev) {
+		if (now <= t->prev_mono || cpu_ns < t->prev_cpu_ns)
+			return NAN;
+		return 100.0 * (double)(cpu_ns - t->prev_cpu_ns) / (double)(now - t->prev_mono);
+	}
+	double life = ts - t->creation_epoch;
+	double window = (double)m->interval_ns / 1e9;
+	if (life <= 0.001 || life > window + 0.02)
+		return NAN;
+	return 100.0 * ((double)cpu_ns / 1e9) / life;
+}
+
+static void aggregate(struct target *t, const struct proc_sample *s, double cpu_pct,
+		      uint64_t cpu_ns, uint64_t now, double ts, long page_size)
+{
+	struct target_agg *a = &t->agg;
+	uint64_t rss = s->stat.rss * (uint64_t)page_size;
+	if (!a->samples) {
+		a->first_ts = ts;
+		a->first_mono = now;
+		a->cpu_ns_first = cpu_ns;
+	}
+	a->samples++;
+	a->last_ts = ts;
+	a->last_mono = now;
+	a->cpu_ns_last = cpu_ns;
+	a->have_cpu_ns = true;
+	if (isfinite(cpu_pct) && cpu_pct > a->cpu_percent_max)
+		a->cpu_percent_max = cpu_pct;
+	if (rss > a->rss_max)
+		a->rss_max = rss;
+	if (s->stat.vsize > a->vms_max)
+		a->vms_max = s->stat.vsize;
+	if ((s->have & SAMPLE_HAVE_STATUS) && s->status.vm_swap_kb * 1024 > a->swap_max)
+		a->swap_max = s->status.vm_swap_kb * 1024;
+	if ((s->have & SAMPLE_HAVE_FDS) && s->num_fds > a->fds_max)
+		a->fds_max = s->num_fds;
+	if (s->stat.num_threads > a->threads_max)
+		a->threads_max = s->stat.num_threads;
+	/* A zombie's memory reads 0: that is the exit, not a trend. */
+	if (s->stat.state != 'Z')
+		series_add(&a->mem, ts, (double)rss);
+	a->last = *s;
+}
+
+/* Reads one target and appends its row to samples.csv's pending tick. */
+static enum sample_outcome sample_target(struct monitor *m, struct target *t, uint64_t now,
+					 double ts)
+{
+	struct proc_sample s;
+	int r = proc_read(&t->h, &s);
+	if (r == -ESRCH || (r == 0 && s.stat.starttime != t->start_ticks))
+		return SAMPLE_GONE;
+	if (r < 0) /* unreadable this time (a torn read of a dying process): no row */
+		return SAMPLE_ALIVE;
+	if (strcmp(s.stat.comm, t->comm) != 0) { /* exec'd: a new name */
+		snprintf(t->comm, sizeof(t->comm), "%s", s.stat.comm);
+		targets_display_name(m->res->targets.procfd, t->pid, t->comm, t->name,
+				     sizeof(t->name));
+	}
+	uint64_t cpu_ns = cpu_ns_of(m, &s);
+	double pct = cpu_percent_of(m, t, cpu_ns, now, ts);
+	t->have_prev = true;
+	t->prev_cpu_ns = cpu_ns;
+	t->prev_mono = now;
+
+	struct proc_row row = {
+		.s = &s,
+		.name = t->name,
+		.cpu_percent = pct,
+		.creation_epoch = t->creation_epoch,
+		.timestamp = ts,
+		.elapsed_s = (double)(now - m->start_mono) / 1e9,
+		.page_size = m->page_size,
+		.clk_tck = m->res->targets.clk_tck,
+	};
+	rows_samples_row(&m->samples.pending, &row, m->cfg->pss);
+	m->samples.rows++;
+	m->res->rows++;
+	aggregate(t, &s, pct, cpu_ns, now, ts, m->page_size);
+	return s.stat.state == 'Z' || s.stat.state == 'X' ? SAMPLE_EXITED : SAMPLE_ALIVE;
+}
+
+static void sample_system(struct monitor *m, uint64_t now, double ts)
+{
+	struct system_sample s;
+	system_read(&m->sys, &s, m->per_core);
+	struct system_row row = {
+		.s = &s,
+		.ncpus = m->sys.ncpus,
+		.timestamp = ts,
+		.elapsed_s = (double)(now - m->start_mono) / 1e9,
+		.energy_j = NAN,
+		.power_w = NAN,
+	};
+	double j;
+	if (energy_read(&m->res->energy, &j) == 0) {
+		row.energy_j = j;
+		if (ts > m->energy_prev_t && m->res->ticks > 1)
+			row.power_w = (j - m->energy_prev_j) / (ts - m->energy_prev_t);
+		m->energy_prev_j = j;
+		m->energy_prev_t = ts;
+		m->res->energy_j = j;
+	}
+	if (s.have_cpu && isfinite(s.cpu_percent)) {
+		m->sys_cpu_sum += s.cpu_percent;
+		m->sys_cpu_n++;
+		if (s.cpu_percent > m->res->sys_cpu_max)
+			m->res->sys_cpu_max = s.cpu_percent;
+	}
+	rows_system_row(&m->system.pending, &row);
+	m->system.rows++;
+}
+
+/* ---- writers ------------------------------------------------------------------------- */
+
+static void write_failed(struct monitor *m, const char *file, int err)
+{
+	m->res->write_error = err;
+	snprintf(m->res->write_error_file, sizeof(m->res->write_error_file), "%s", file);
+	m->sampling = false;
+	struct itimerspec off = { 0 };
+	timerfd_settime(m->timerfd, 0, &off, NULL);
+	if (!m->done) {
+		m->done = true;
+		m->res->end = END_WRITE_ERROR;
+	}
+	/* run: keep passing the command's output through until it exits. */
+	if (!m->child || m->child_reaped)
+		loop_quit(m->loop);
+}
+
+static void flush_rows(struct monitor *m)
+{
+	int r = out_file_flush(&m->samples);
+	if (r < 0) {
+		write_failed(m, "samples.csv", r);
+		return;
+	}
+	r = out_file_flush(&m->system);
+	if (r < 0)
+		write_failed(m, "system.csv", r);
+}
+
+/* ---- targets leaving ----------------------------------------------------------------- */
+
+static void check_end(struct monitor *m);
+
+static void reap(struct monitor *m, pid_t pid)
+{
+	siginfo_t si = { 0 };
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG) < 0 || si.si_pid != pid)
+		return;
+	if (pid != m->child)
+		return;
+	m->child_reaped = true;
+	if (si.si_code == CLD_EXITED) {
+		m->res->exit_status = si.si_status;
+	} else {
+		m->res->exit_signal = si.si_status;
+		m->res->exit_status = 128 + si.si_status;
+	}
+}
+
+static void retire(struct monitor *m, struct target *t)
+{
+	if (!t->alive)
+		return;
+	if (t->pidfd >= 0)
+		loop_del(m->loop, t->pidfd);
+	pid_t pid = t->pid;
+	targets_mark_gone(&m->res->targets, t);
+	reap(m, pid); /* ECHILD unless ours */
+}
+
+/* The target has exited (pidfd or SIGCHLD): its final sample, outside the schedule. */
+static void target_exited(struct monitor *m, struct target *t)
+{
+	if (!t->alive)
+		return;
+	if (m->sampling) {
+		uint64_t now = clock_mono_ns();
+		sample_target(m, t, now, clock_unix_s());
+		flush_rows(m);
+	}
+	retire(m, t);
+	check_end(m);
+}
+
+static void check_end(struct monitor *m)
+{
+	if (m->res->targets.nalive > 0 || m->cfg->wait)
+		return;
+	if (m->child && !m->child_reaped)
+		return;
+	finish(m, END_TARGETS_GONE);
+}
+
+static int on_pidfd(struct loop *loop, int fd, uint32_t events, void *data)
+{
+	(void)loop, (void)fd, (void)events;
+	struct target *t = data;
+	target_exited(t->owner, t);
+	return 0;
+}
+
+/* ---- the tick ------------------------------------------------------------------------ */
+
+static void watch_new_targets(struct monitor *m);
+
+static void tick(struct monitor *m, uint64_t now)
+{
+	double ts = clock_unix_s();
+	m->res->ticks++;
+	if (m->prev_tick_mono) {
+		m->period_sum_ns += now - m->prev_tick_mono;
+		m->periods++;
+	}
+	m->prev_tick_mono = now;
+
+	if (targets_discover(&m->res->targets, now) > 0)
+		watch_new_targets(m);
+
+	struct target_set *ts_ = &m->res->targets;
+	for (size_t i = 0; i < ts_->nall; i++) {
+		struct target *t = ts_->all[i];
+		if (!t->alive)
+			continue;
+		enum sample_outcome o = sample_target(m, t, now, ts);
+		if (o != SAMPLE_ALIVE)
+			retire(m, t);
+	}
+	sample_system(m, now, ts);
+	flush_rows(m);
+	if (m->cfg->progress)
+		m->cfg->progress(m->cfg->userdata, &(struct monitor_progress){
+			.elapsed_s = (double)(now - m->start_mono) / 1e9,
+			.ticks = m->res->ticks, .rows = m->res->rows,
+			.alive = ts_->nalive, .seen = ts_->nall });
+}
+
+static void watch_new_targets(struct monitor *m)
+{
+	struct target_set *ts = &m->res->targets;
+	for (size_t i = 0; i < ts->nall; i++) {
+		struct target *t = ts->all[i];
+		if (t->owner || !t->alive)
+			continue;
+		t->owner = m;
+		if (t->pidfd >= 0 && loop_add(m->loop, t->pidfd, EPOLLIN, on_pidfd, t) < 0) {
+			close(t->pidfd);
+			t->pidfd = -1;
+		}
+	}
+}
+
+static uint64_t late_threshold_ns(const struct monitor *m)
+{
+	uint64_t tenth = m->interval_ns / 10;
+	return tenth > NSEC_PER_MSEC ? tenth : NSEC_PER_MSEC;
+}
+
+/* Absolute deadlines start + k*interval: no drift. A tick that comes late is taken late,
+ * once; slots that passed meanwhile are counted as missed, never taken in a burst. With a
+ * duration, the last deadline is the end itself (pace 5, duration 7: 0, 5, 7). */
+static void schedule_next(struct monitor *m, uint64_t now)
+{
+	uint64_t k = m->tick_index + 1;
+	uint64_t next = m->start_mono + k * m->interval_ns;
+	if (next <= now) {
+		uint64_t due = (now - m->start_mono) / m->interval_ns + 1;
+		m->res->missed_slots += due - k;
+		k = due;
+		next = m->start_mono + k * m->interval_ns;
+	}
+	if (m->end_ns && next > m->end_ns)
+		next = m->end_ns;
+	m->tick_index = k;
+	m->deadline = next;
+	struct itimerspec it = { .it_value = { .tv_sec = (time_t)(next / NSEC_PER_SEC),
+					       .tv_nsec = (long)(next % NSEC_PER_SEC) } };
+	timerfd_settime(m->timerfd, TFD_TIMER_ABSTIME, &it, NULL);
+}
+
+static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
+{
+	(void)loop, (void)events;
+	struct monitor *m = data;
+	uint64_t expirations;
+	if (read(fd, &expirations, sizeof(expirations)) < 0 || !m->sampling)
+		return 0;
+	uint64_t now = clock_mono_ns();
+	uint64_t late = now > m->deadline ? now - m->deadline : 0;
+	if (late > late_threshold_ns(m))
+		m->res->late_ticks++;
+	if ((double)late / 1e9 > m->res->max_lateness_s)
+		m->res->max_lateness_s = (double)late / 1e9;
+	bool last = m->end_ns && m->deadline >= m->end_ns;
+	tick(m, now);
+	if (!m->sampling)
+		return 0;
+	if (last)
+		finish(m, END_DURATION);
+	else
+		schedule_next(m, now);
+	check_end(m);
+	return 0;
+}
+
+/* ---- the child's output ---------------------------------------------------------------- */
+
+static void tee_chunk(struct pipe_tee *p, const char *buf, size_t n)
+{
+	struct monitor *m = p->m;
+	if (p->tee_fd >= 0) {
+		if (m->cfg->progress)
+			m->cfg->progress(m->cfg->userdata, NULL);
+		if (write_all(p->tee_fd, buf, n) < 0)
+			p->tee_fd = -1; /* terminal gone (EPIPE): keep the file */
+	}
+	if (p->file_fd >= 0) {
+		int r = write_all(p->file_fd, buf, n);
+		if (r < 0) {
+			pk_logf(&m->cfg->log, PK_LOG_ERROR, "cannot write %s: %s; the rest of the "
+				"command's output is not saved", p == &m->out ? "stdout.txt" : "stderr.txt",
+				strerror(-r));
+			close(p->file_fd);
+			p->file_fd = -1;
+		}
+	}
+}
+
+/* Reads what is there; returns false at EOF or error. */
+static bool drain(struct pipe_tee *p)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(p->fd, buf, sizeof(buf));
+		if (n > 0) {
+			tee_chunk(p, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 && errno == EAGAIN;
+	}
+}
+
+static int on_pipe(struct loop *loop, int fd, uint32_t events, void *data)
+{
+	(void)events;
+	struct pipe_tee *p = data;
+	if (!drain(p)) {
+		loop_del(loop, fd);
+		close(fd);
+		p->fd = -1;
+	}
+	return 0;
+}
+
+/* ---- signals ------------------------------------------------------------------------- */
+
+static void reap_children(struct monitor *m)
+{
+	for (;;) {
+		siginfo_t si = { 0 };
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+			return;
+		struct target *t = targets_find(&m->res->targets, si.si_pid);
+		if (t) {
+			target_exited(m, t);
+		} else {
+			reap(m, si.si_pid);
+			check_end(m);
+		}
+	}
+}
+
+/* run: the first Ctrl-C/SIGTERM goes to the command (unless the terminal already sent it
+ * to the whole process group), the second kills it, the third stops the recording.
+ * watch: the first ends the recording with one last sample. */
+static void on_stop_signal(struct monitor *m, const struct signalfd_siginfo *si)
+{
+	m->signals++;
+	if (!m->child || m->child_reaped) {
+		if (m->sampling) {
+			uint64_t now = clock_mono_ns();
+			tick(m, now);
+		}
+		finish(m, END_SIGNAL);
+		return;
+	}
+	if (!m->done) {
+		m->done = true;
+		m->res->end = END_SIGNAL;
+	}
+	if (m->signals == 1 && si->ssi_code != SI_KERNEL)
+		kill(m->child, (int)si->ssi_signo);
+	else if (m->signals == 2)
+		kill(m->child, SIGKILL);
+	else if (m->signals >= 3)
+		loop_quit(m->loop);
+}
+
+static int on_signal(struct loop *loop, int fd, uint32_t events, void *data)
+{
+	(void)loop, (void)events;
+	struct monitor *m = data;
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap_children(m);
+		else
+			on_stop_signal(m, &si);
+	}
+	return 0;
+}
+
+/* ---- setup --------------------------------------------------------------------------- */
+
+static int setup_signals(struct monitor *m)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD };
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaddset(&mask, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, &m->old_mask) < 0)
+		return neg_errno();
+	signal(SIGPIPE, SIG_IGN);
+	m->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (m->sigfd < 0)
+		return neg_errno();
+	return loop_add(m->loop, m->sigfd, EPOLLIN, on_signal, m);
+}
+
+/* Each followed process keeps about six descriptors open. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int open_output(struct monitor *m, char *err, size_t errsz)
+{
+	const struct monitor_config *c = m->cfg;
+	int fd = outdir_create(c->outdir, c->label, c->force, m->res->outdir,
+			       sizeof(m->res->outdir));
+	if (fd < 0) {
+		const char *why = fd == -ENOTEMPTY ? "it exists and is not empty (use --force to "
+						     "write into it)"
+				  : fd == -ELOOP   ? "it is a symbolic link"
+						   : strerror(-fd);
+		snprintf(err, errsz, "cannot use output directory '%s': %s", m->res->outdir, why);
+		return fd;
+	}
+	m->dirfd = fd;
+	m->created_dir = true;
+	static const char *const names[] = { "samples.csv", "system.csv", "stdout.txt",
+					     "stderr.txt" };
+	int fds[4];
+	size_t nfiles = c->argv ? 4 : 2;
+	for (size_t i = 0; i < nfiles; i++) {
+		fds[i] = outdir_open_file(m->dirfd, names[i]);
+		if (fds[i] < 0) {
+			snprintf(err, errsz, "cannot create %s/%s: %s", m->res->outdir, names[i],
+				 strerror(-fds[i]));
+			for (size_t j = 0; j < i; j++)
+				close(fds[j]);
+			return fds[i];
+		}
+	}
+	out_file_init(&m->samples, fds[0]);
+	out_file_init(&m->system, fds[1]);
+	m->out.file_fd = nfiles == 4 ? fds[2] : -1;
+	m->err.file_fd = nfiles == 4 ? fds[3] : -1;
+	rows_samples_header(&m->samples.pending, c->pss);
+	rows_system_header(&m->system.pending, m->sys.ncpus);
+	int r = out_file_flush(&m->samples);
+	if (r == 0)
+		r = out_file_flush(&m->system);
+	if (r < 0)
+		snprintf(err, errsz, "cannot write to %s: %s", m->res->outdir, strerror(-r));
+	return r;
+}
+
+static int add_watch_targets(struct monitor *m, char *err, size_t errsz)
+{
+	const struct monitor_config *c = m->cfg;
+	struct target_set *ts = &m->res->targets;
+	for (size_t i = 0; i < c->npids; i++) {
+		int r = targets_add(ts, c->pids[i], false, NULL);
+		if (r < 0) {
+			snprintf(err, errsz, "cannot follow PID %d: %s", (int)c->pids[i],
+				 errno_is_gone(r) ? "no such process" : strerror(-r));
+			return r;
+		}
+	}
+	targets_discover(ts, clock_mono_ns());
+	if (ts->nalive == 0 && !c->wait) {
+		if (c->match)
+			snprintf(err, errsz, "no running process matches --match (use --wait to "
+				 "wait for one)");
+		else
+			snprintf(err, errsz, "no running process is named '%s' (use --wait to wait "
+				 "for one)", c->nnames ? c->names[0] : "?");
+		return -ESRCH;
+	}
+	return 0;
+}
+
+static int launch(struct monitor *m, char *err, size_t errsz)
+{
+	const struct monitor_config *c = m->cfg;
+	struct spawned sp;
+	if (c->follow_children)
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	int r = spawn_command(c->argv, &sp);
+	if (r < 0) {
+		snprintf(err, errsz, "cannot execute '%s': %s", c->argv[0],
+			 r == -ENOENT ? "command not found" : r == -EACCES ? "permission denied (not "
+			 "executable)" : strerror(-r));
+		return r;
+	}
+	m->child = sp.pid;
+	m->out = (struct pipe_tee){ m, sp.out_fd, c->tee_stdout, m->out.file_fd };
+	m->err = (struct pipe_tee){ m, sp.err_fd, c->tee_stderr, m->err.file_fd };
+	loop_add(m->loop, sp.out_fd, EPOLLIN, on_pipe, &m->out);
+	loop_add(m->loop, sp.err_fd, EPOLLIN, on_pipe, &m->err);
+	/* It may already be gone: then only its exit status is left to collect. */
+	targets_add(&m->res->targets, sp.pid, true, NULL);
+	return 0;
+}
+
+static void remove_output(struct monitor *m)
+{
+	static const char *const names[] = { "samples.csv", "system.csv", "stdout.txt",
+					     "stderr.txt", "summary.json" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		unlinkat(m->dirfd, names[i], 0);
+	rmdir(m->res->outdir);
+}
+
+static int setup(struct monitor *m, char *err, size_t errsz)
+{
+	const struct monitor_config *c = m->cfg;
+	struct monitor_result *res = m->res;
+	enum target_rule rule = c->argv ? RULE_DESCENDANTS : c->nnames || c->match ? RULE_NAMES
+										 : RULE_PIDS;
+	int r = targets_init(&res->targets, rule, &c->log);
+	if (r < 0) {
+		snprintf(err, errsz, "cannot open /proc: %s", strerror(-r));
+		return r;
+	}
+	res->targets.names = c->names;
+	res->targets.nnames = c->nnames;
+	res->targets.match = c->match;
+	res->targets.want_pss = c->pss;
+	/* run follows the command's tree by rule; watch --children adds trees to its rule. */
+	if (c->argv && !c->follow_children)
+		res->targets.rule = RULE_PIDS;
+	if (!c->argv)
+		res->targets.follow_children = c->follow_children;
+
+	if ((r = system_open(&m->sys)) < 0) {
+		snprintf(err, errsz, "cannot read /proc/stat: %s", strerror(-r));
+		return r;
+	}
+	m->per_core = calloc((size_t)m->sys.ncpus + 1, sizeof(double));
+	if (!m->per_core)
+		return -ENOMEM;
+	res->ncpus = (size_t)m->sys.ncpus;
+	if (!c->argv && (r = add_watch_targets(m, err, errsz)) < 0)
+		return r;
+	if ((r = open_output(m, err, errsz)) < 0)
+		return r;
+	energy_open(&res->energy, c->powercap_root, c->power_pmu_root);
+	m->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (m->timerfd < 0 || loop_add(m->loop, m->timerfd, EPOLLIN, on_timer, m) < 0) {
+		snprintf(err, errsz, "cannot create a timer: %s", strerror(errno));
+		return -EIO;
+	}
+	if ((r = setup_signals(m)) < 0) {
+		snprintf(err, errsz, "cannot set up signal handling: %s", strerror(-r));
+		return r;
+	}
+	if (c->argv && (r = launch(m, err, errsz)) < 0) {
+		remove_output(m);
+		return r;
+	}
+	return 0;
+}
+
+static void write_summary(struct monitor *m)
+{
+	struct strbuf sb = STRBUF_INIT;
+	summary_json(&sb, m->cfg, m->res);
+	int fd = outdir_open_file(m->dirfd, "summary.json");
+	int r = fd < 0 ? fd : sb.failed ? -ENOMEM : write_all(fd, sb.buf, sb.len);
+	if (r < 0)
+		pk_logf(&m->cfg->log, PK_LOG_ERROR, "cannot write %s/summary.json: %s",
+			m->res->outdir, strerror(-r));
+	if (fd >= 0)
+		close(fd);
+	sb_free(&sb);
+}
+
+static void teardown(struct monitor *m)
+{
+	for (struct pipe_tee *p = &m->out; p; p = p == &m->out ? &m->err : NULL) {
+		if (p->fd >= 0) {
+			drain(p);
+			close(p->fd);
+		}
+		if (p->file_fd >= 0)
+			close(p->file_fd);
+	}
+	out_file_close(&m->samples);
+	out_file_close(&m->system);
+	system_close(&m->sys);
+	energy_close(&m->res->energy);
+	free(m->per_core);
+	if (m->timerfd >= 0)
+		close(m->timerfd);
+	if (m->sigfd >= 0) {
+		close(m->sigfd);
+		sigprocmask(SIG_SETMASK, &m->old_mask, NULL);
+	}
+	if (m->dirfd >= 0)
+		close(m->dirfd);
+	m->loop = loop_free(m->loop);
+}
+
+int monitor_record(const struct monitor_config *cfg, struct monitor_result *ret,
+		   char *ret_error, size_t errsz)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->exit_status = -1;
+	ret->energy_j = NAN;
+	ret->targets.procfd = ret->targets.loadavgfd = -1;
+	struct monitor m = { .cfg = cfg, .res = ret, .dirfd = -1, .timerfd = -1, .sigfd = -1,
+			     .out = { .fd = -1, .tee_fd = -1, .file_fd = -1 },
+			     .err = { .fd = -1, .tee_fd = -1, .file_fd = -1 },
+			     .samples = { .fd = -1 }, .system = { .fd = -1 },
+			     .page_size = sysconf(_SC_PAGESIZE), .sampling = true };
+	m.interval_ns = (uint64_t)llround(cfg->interval_s * 1e9);
+	ret_error[0] = '\0';
+	raise_fd_limit();
+	int r = loop_new(&m.loop);
+	if (r < 0) {
+		snprintf(ret_error, errsz, "cannot create the event loop: %s", strerror(-r));
+		return r;
+	}
+	r = setup(&m, ret_error, errsz);
+	if (r < 0) {
+		teardown(&m);
+		return r;
+	}
+	ret->start_epoch = clock_unix_s();
+	m.start_mono = clock_mono_ns();
+	if (cfg->duration_s >= 0)
+		m.end_ns = m.start_mono + (uint64_t)llround(cfg->duration_s * 1e9);
+	watch_new_targets(&m);
+	tick(&m, m.start_mono);
+	if (m.sampling) {
+		if (m.end_ns && m.end_ns <= m.start_mono)
+			finish(&m, END_DURATION);
+		else
+			schedule_next(&m, m.start_mono);
+	}
+	check_end(&m);
+	r = loop_run(m.loop);
+	if (r < 0)
+		snprintf(ret_error, errsz, "event loop failed: %s", strerror(-r));
+	uint64_t end = clock_mono_ns();
+	ret->end_epoch = clock_unix_s();
+	ret->wall_s = (double)(end - m.start_mono) / 1e9;
+	ret->mean_period_s = m.periods ? (double)m.period_sum_ns / (double)m.periods / 1e9 : NAN;
+	ret->sys_cpu_mean = m.sys_cpu_n ? m.sys_cpu_sum / (double)m.sys_cpu_n : NAN;
+	if (!m.done)
+		ret->end = END_TARGETS_GONE;
+	write_summary(&m);
+	teardown(&m);
+	return r < 0 ? r : 0;
+}
+
+void monitor_result_free(struct monitor_result *r)
+{
+	targets_free(&r->targets);
+}

@@ -1,0 +1,338 @@
+#include "core/targets.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "core/clock.h"
+#include "util/macro.h"
+
+#define NAME_RECHECK_NS (1000 * NSEC_PER_MSEC)
+
+int targets_init(struct target_set *ts, enum target_rule rule, const struct pk_log *log)
+{
+	memset(ts, 0, sizeof(*ts));
+	ts->rule = rule;
+	ts->self = getpid();
+	ts->log = *log;
+	ts->clk_tck = sysconf(_SC_CLK_TCK);
+	ts->boot_epoch = clock_boot_epoch();
+	ts->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ts->loadavgfd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	if (ts->procfd < 0 || ts->loadavgfd < 0) {
+		int r = neg_errno();
+		targets_free(ts);
+		return r;
+	}
+	return 0;
+}
+
+static void target_close(struct target *t)
+{
+	proc_close(&t->h);
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	t->pidfd = -1;
+}
+
+void targets_free(struct target_set *ts)
+{
+	for (size_t i = 0; i < ts->nall; i++) {
+		target_close(ts->all[i]);
+		free(ts->all[i]);
+	}
+	free(ts->all);
+	pidmap_free(&ts->live);
+	pidmap_free(&ts->ignored);
+	if (ts->procfd >= 0)
+		close(ts->procfd);
+	if (ts->loadavgfd >= 0)
+		close(ts->loadavgfd);
+	ts->procfd = ts->loadavgfd = -1;
+}
+
+struct target *targets_find(struct target_set *ts, pid_t pid)
+{
+	return pidmap_get(&ts->live, pid);
+}
+
+static const char *base_name(const char *s)
+{
+	const char *slash = strrchr(s, '/');
+	return slash ? slash + 1 : s;
+}
+
+void targets_display_name(int procfd, pid_t pid, const char *comm, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s", comm);
+	if (strlen(comm) < 15)
+		return;
+	/* comm was cut to 15 bytes: argv[0]'s base name tells the rest, when it agrees. */
+	char path[32], buf[4096];
+	snprintf(path, sizeof(path), "%d/cmdline", (int)pid);
+	ssize_t n = proc_read_file_at(procfd, path, buf, sizeof(buf));
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	const char *arg0 = base_name(buf);
+	if (strncmp(arg0, comm, strlen(comm)) == 0)
+		snprintf(out, outsz, "%s", arg0);
+}
+
+static int read_stat_of(struct target_set *ts, pid_t pid, struct proc_stat *ret)
+{
+	char path[32], buf[1024];
+	snprintf(path, sizeof(path), "%d/stat", (int)pid);
+	ssize_t n = proc_read_file_at(ts->procfd, path, buf, sizeof(buf));
+	if (n <= 0)
+		return n < 0 ? (int)n : -ESRCH;
+	return procfs_parse_stat(buf, (size_t)n, ret);
+}
+
+int targets_add(struct target_set *ts, pid_t pid, bool is_child, struct target **ret_target)
+{
+	struct target *t = targets_find(ts, pid);
+	if (t)
+		goto out;
+	struct proc_stat st;
+	int r = read_stat_of(ts, pid, &st);
+	if (r < 0)
+		return r;
+	if (st.state == 'Z' || st.state == 'X')
+		return -ESRCH;
+	if (ts->nall == ts->capall) {
+		size_t cap = ts->capall ? ts->capall * 2 : 16;
+		struct target **all = realloc(ts->all, cap * sizeof(*all));
+		if (!all)
+			return -ENOMEM;
+		ts->all = all;
+		ts->capall = cap;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->pid = pid;
+	t->pidfd = -1;
+	t->start_ticks = st.starttime;
+	t->creation_epoch = ts->boot_epoch + (double)st.starttime / (double)ts->clk_tck;
+	t->is_child = is_child;
+	snprintf(t->comm, sizeof(t->comm), "%s", st.comm);
+	targets_display_name(ts->procfd, pid, st.comm, t->name, sizeof(t->name));
+	r = proc_open(ts->procfd, pid, ts->want_pss, &t->h);
+	if (r < 0) {
+		free(t);
+		return r;
+	}
+	if (t->h.iofd < 0 || t->h.fdfd < 0) {
+		t->warned_perm = true;
+		pk_logf(&ts->log, PK_LOG_WARN,
+			"cannot read the open files and I/O of PID %d (%s): permission denied; "
+			"those columns stay empty", (int)pid, t->name);
+	}
+	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	series_init(&t->agg.mem);
+	r = pidmap_put(&ts->live, pid, t);
+	if (r < 0) {
+		target_close(t);
+		free(t);
+		return r;
+	}
+	pidmap_del(&ts->ignored, pid);
+	t->alive = true;
+	ts->all[ts->nall++] = t;
+	ts->nalive++;
+out:
+	if (ret_target)
+		*ret_target = t;
+	return 0;
+}
+
+void targets_mark_gone(struct target_set *ts, struct target *t)
+{
+	if (!t->alive)
+		return;
+	t->alive = false;
+	ts->nalive--;
+	pidmap_del(&ts->live, t->pid);
+	target_close(t);
+}
+
+static bool regex_matches_cmdline(struct target_set *ts, pid_t pid)
+{
+	char path[32], buf[4096], line[4096];
+	snprintf(path, sizeof(path), "%d/cmdline", (int)pid);
+	ssize_t n = proc_read_file_at(ts->procfd, path, buf, sizeof(buf));
+	if (n <= 0)
+		return false;
+	procfs_cmdline_join(buf, (size_t)n, line, sizeof(line));
+	return regexec(ts->match, line, 0, NULL, 0) == 0;
+}
+
+static bool name_matches(struct target_set *ts, pid_t pid, const struct proc_stat *st)
+{
+	if (ts->match && regex_matches_cmdline(ts, pid))
+		return true;
+	if (!ts->nnames)
+		return false;
+	char name[TARGET_NAME_MAX];
+	bool named = false;
+	for (size_t i = 0; i < ts->nnames; i++) {
+		/* comm holds at most 15 bytes of the name. */
+		if (strncmp(ts->names[i], st->comm, 15) != 0)
+			continue;
+		if (strlen(ts->names[i]) <= 15 && strcmp(ts->names[i], st->comm) == 0)
+			return true;
+		if (!named) {
+			targets_display_name(ts->procfd, pid, st->comm, name, sizeof(name));
+			named = true;
+		}
+		if (strcmp(ts->names[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+struct candidate {
+	pid_t pid, ppid;
+	bool taken;
+};
+
+/* Whether a process's parent is in the followed tree (or is profkit, which adopts the
+ * tree's orphans as a subreaper). */
+static bool parent_followed(struct target_set *ts, pid_t ppid)
+{
+	return ppid == ts->self || targets_find(ts, ppid) != NULL;
+}
+
+/* New processes are taken until nothing changes: a child listed before its (also new)
+ * parent is taken once the parent is. */
+static int take_descendants(struct target_set *ts, struct candidate *c, size_t n)
+{
+	int added = 0;
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t i = 0; i < n; i++) {
+			if (c[i].taken || !parent_followed(ts, c[i].ppid))
+				continue;
+			c[i].taken = true;
+			if (targets_add(ts, c[i].pid, c[i].ppid == ts->self, NULL) == 0) {
+				added++;
+				again = true;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!c[i].taken)
+			pidmap_put(&ts->ignored, c[i].pid, (void *)(uintptr_t)ts->gen);
+	return added;
+}
+
+static bool process_created_since_last(struct target_set *ts)
+{
+	char buf[128];
+	ssize_t n = pread(ts->loadavgfd, buf, sizeof(buf) - 1, 0);
+	pid_t last;
+	if (n <= 0 || procfs_parse_last_pid(buf, (size_t)n, &last) < 0)
+		return true;
+	bool changed = last != ts->last_pid;
+	ts->last_pid = last;
+	return changed;
+}
+
+/* Lists /proc; returns new PIDs (not followed, not known to be ignored) with their
+ * parents. Marks the ignored ones still present with the current generation. */
+static int list_new_pids(struct target_set *ts, struct candidate **ret, size_t *ret_n,
+			 bool by_name)
+{
+	int fd = openat(ts->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -ENOMEM;
+	}
+	struct candidate *c = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	int r = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+		if (pid == ts->self || targets_find(ts, pid))
+			continue;
+		if (pidmap_get(&ts->ignored, pid)) {
+			pidmap_put(&ts->ignored, pid, (void *)(uintptr_t)ts->gen);
+			continue;
+		}
+		struct proc_stat st;
+		if (read_stat_of(ts, pid, &st) < 0 || st.state == 'Z')
+			continue;
+		if (by_name && name_matches(ts, pid, &st)) {
+			targets_add(ts, pid, false, NULL);
+			r++;
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct candidate *nc = realloc(c, cap * sizeof(*c));
+			if (!nc) {
+				r = -ENOMEM;
+				break;
+			}
+			c = nc;
+		}
+		c[n++] = (struct candidate){ .pid = pid, .ppid = st.ppid };
+	}
+	closedir(d);
+	*ret = c;
+	*ret_n = n;
+	return r;
+}
+
+static void prune_ignored(struct target_set *ts)
+{
+	pid_t pid;
+	void *v;
+	for (size_t it = 0; pidmap_next(&ts->ignored, &it, &pid, &v);)
+		if ((uintptr_t)v != ts->gen)
+			pidmap_del(&ts->ignored, pid);
+}
+
+int targets_discover(struct target_set *ts, uint64_t now_ns)
+{
+	bool by_name = ts->rule == RULE_NAMES;
+	bool tree = ts->rule == RULE_DESCENDANTS || ts->follow_children;
+	if (!by_name && !tree)
+		return 0;
+	/* A process may exec into a watched name without forking: re-read every name now
+	 * and then. */
+	bool recheck = by_name && now_ns - ts->last_full_scan_ns >= NAME_RECHECK_NS;
+	if (!process_created_since_last(ts) && !recheck)
+		return 0;
+	if (recheck) {
+		pidmap_free(&ts->ignored);
+		ts->last_full_scan_ns = now_ns;
+	}
+	ts->gen++;
+	struct candidate *c = NULL;
+	size_t n = 0;
+	int r = list_new_pids(ts, &c, &n, by_name);
+	if (r >= 0) {
+		int added = r;
+		if (tree)
+			added += take_descendants(ts, c, n);
+		else
+			for (size_t i = 0; i < n; i++)
+				pidmap_put(&ts->ignored, c[i].pid, (void *)(uintptr_t)ts->gen);
+		prune_ignored(ts);
+		r = added;
+	}
+	free(c);
+	return r;
+}
