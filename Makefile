@@ -29,14 +29,14 @@ e2e: all
 
 asan: | deps
 	test -f $(ASAN_BUILD)/build.ninja || \
-	  CC=clang meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
+	  CC=clang meson setup $(ASAN_BUILD) $(MESON_FLAGS) -Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C $(ASAN_BUILD)
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit
 
 fuzz: | deps
 	test -f $(FUZZ_BUILD)/build.ninja || \
-	  CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Db_lundef=false
+	  CC=clang meson setup $(FUZZ_BUILD) $(MESON_FLAGS) -Dfuzz=true -Db_lundef=false
 	ninja -C $(FUZZ_BUILD)
 	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 

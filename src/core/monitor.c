@@ -35,7 +35,6 @@ struct monitor {
 	struct monitor_result *res;
 	struct loop *loop;
 	int dirfd, timerfd, sigfd;
-	bool created_dir;
 	struct out_file samples, system;
 	struct pipe_tee out, err;
 	struct system_reader sys;
@@ -44,8 +43,9 @@ struct monitor {
 
 	uint64_t start_mono, interval_ns, end_ns; /* end_ns: 0 = no duration */
 	uint64_t tick_index, deadline, prev_tick_mono, period_sum_ns, periods;
-	bool sampling; /* false once a write error stopped the recording */
+	bool sampling; /* false once the recording stopped (duration, write error) */
 	bool done;
+	bool kill_pending; /* run after the duration: SIGKILL when the timer fires next */
 	sigset_t old_mask;
 
 	pid_t child;   /* run: the launched command; 0 for watch */
@@ -123,8 +123,8 @@ static void aggregate(struct target *t, const struct proc_sample *s, double cpu_
 	if (s->stat.num_threads > a->threads_max)
 		a->threads_max = s->stat.num_threads;
 	/* A zombie's memory reads 0: that is the exit, not a trend. */
-	if (s->stat.state != 'Z')
-		series_add(&a->mem, ts, (double)rss);
+	if (s->stat.state != 'Z' && a->mem)
+		series_add(a->mem, ts, (double)rss);
 	a->last = *s;
 }
 
@@ -199,20 +199,39 @@ static void sample_system(struct monitor *m, uint64_t now, double ts)
 
 /* ---- writers ------------------------------------------------------------------------- */
 
-static void write_failed(struct monitor *m, const char *file, int err)
+/* The recording is over but a launched command may still run: keep passing its output
+ * through (its pipes end with profkit) until it exits. */
+static void stop_sampling(struct monitor *m, enum monitor_end end)
 {
-	m->res->write_error = err;
-	snprintf(m->res->write_error_file, sizeof(m->res->write_error_file), "%s", file);
 	m->sampling = false;
 	struct itimerspec off = { 0 };
 	timerfd_settime(m->timerfd, 0, &off, NULL);
 	if (!m->done) {
 		m->done = true;
-		m->res->end = END_WRITE_ERROR;
+		m->res->end = end;
 	}
-	/* run: keep passing the command's output through until it exits. */
 	if (!m->child || m->child_reaped)
 		loop_quit(m->loop);
+}
+
+static void write_failed(struct monitor *m, const char *file, int err)
+{
+	m->res->write_error = err;
+	snprintf(m->res->write_error_file, sizeof(m->res->write_error_file), "%s", file);
+	stop_sampling(m, END_WRITE_ERROR);
+}
+
+/* run: the duration is over, so the command is terminated like timeout(1) does: SIGTERM,
+ * then SIGKILL if it is still there 2 s later. */
+static void end_duration(struct monitor *m)
+{
+	stop_sampling(m, END_DURATION);
+	if (!m->child || m->child_reaped)
+		return;
+	kill(m->child, SIGTERM);
+	m->kill_pending = true;
+	struct itimerspec it = { .it_value = { .tv_sec = 2 } };
+	timerfd_settime(m->timerfd, 0, &it, NULL);
 }
 
 static void flush_rows(struct monitor *m)
@@ -274,9 +293,10 @@ static void target_exited(struct monitor *m, struct target *t)
 
 static void check_end(struct monitor *m)
 {
-	if (m->res->targets.nalive > 0 || m->cfg->wait)
-		return;
 	if (m->child && !m->child_reaped)
+		return;
+	/* Once sampling stopped, only the launched command is waited for. */
+	if (m->sampling && (m->res->targets.nalive > 0 || m->cfg->wait))
 		return;
 	finish(m, END_TARGETS_GONE);
 }
@@ -372,7 +392,13 @@ static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
 	(void)loop, (void)events;
 	struct monitor *m = data;
 	uint64_t expirations;
-	if (read(fd, &expirations, sizeof(expirations)) < 0 || !m->sampling)
+	if (read(fd, &expirations, sizeof(expirations)) < 0)
+		return 0;
+	if (m->kill_pending && m->child && !m->child_reaped) {
+		kill(m->child, SIGKILL);
+		m->kill_pending = false;
+	}
+	if (!m->sampling)
 		return 0;
 	uint64_t now = clock_mono_ns();
 	uint64_t late = now > m->deadline ? now - m->deadline : 0;
@@ -385,7 +411,7 @@ static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
 	if (!m->sampling)
 		return 0;
 	if (last)
-		finish(m, END_DURATION);
+		end_duration(m);
 	else
 		schedule_next(m, now);
 	check_end(m);
@@ -543,7 +569,6 @@ static int open_output(struct monitor *m, char *err, size_t errsz)
 		return fd;
 	}
 	m->dirfd = fd;
-	m->created_dir = true;
 	static const char *const names[] = { "samples.csv", "system.csv", "stdout.txt",
 					     "stderr.txt" };
 	int fds[4];
@@ -752,7 +777,7 @@ int monitor_record(const struct monitor_config *cfg, struct monitor_result *ret,
 	tick(&m, m.start_mono);
 	if (m.sampling) {
 		if (m.end_ns && m.end_ns <= m.start_mono)
-			finish(&m, END_DURATION);
+			end_duration(&m);
 		else
 			schedule_next(&m, m.start_mono);
 	}

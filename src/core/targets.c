@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,16 @@ int targets_init(struct target_set *ts, enum target_rule rule, const struct pk_l
 	return 0;
 }
 
+enum leak_verdict target_leak(const struct target *t, double *ret_slope)
+{
+	if (!t->agg.mem) {
+		*ret_slope = t->agg.leak_slope;
+		return t->agg.leak;
+	}
+	*ret_slope = NAN;
+	return leak_profit(t->agg.mem, ret_slope);
+}
+
 static void target_close(struct target *t)
 {
 	proc_close(&t->h);
@@ -43,6 +54,7 @@ void targets_free(struct target_set *ts)
 {
 	for (size_t i = 0; i < ts->nall; i++) {
 		target_close(ts->all[i]);
+		free(ts->all[i]->agg.mem);
 		free(ts->all[i]);
 	}
 	free(ts->all);
@@ -134,13 +146,15 @@ int targets_add(struct target_set *ts, pid_t pid, bool is_child, struct target *
 			"those columns stay empty", (int)pid, t->name);
 	}
 	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	series_init(&t->agg.mem);
-	r = pidmap_put(&ts->live, pid, t);
+	t->agg.mem = malloc(sizeof(*t->agg.mem));
+	r = t->agg.mem ? pidmap_put(&ts->live, pid, t) : -ENOMEM;
 	if (r < 0) {
 		target_close(t);
+		free(t->agg.mem);
 		free(t);
 		return r;
 	}
+	series_init(t->agg.mem);
 	pidmap_del(&ts->ignored, pid);
 	t->alive = true;
 	ts->all[ts->nall++] = t;
@@ -159,6 +173,9 @@ void targets_mark_gone(struct target_set *ts, struct target *t)
 	ts->nalive--;
 	pidmap_del(&ts->live, t->pid);
 	target_close(t);
+	t->agg.leak = target_leak(t, &t->agg.leak_slope);
+	free(t->agg.mem);
+	t->agg.mem = NULL;
 }
 
 static bool regex_matches_cmdline(struct target_set *ts, pid_t pid)

@@ -26,7 +26,11 @@ struct target_agg {
 	uint64_t rss_max, vms_max, swap_max;
 	int64_t fds_max, threads_max;
 	struct proc_sample last;         /* the final reading */
-	struct series mem;               /* mem_real over time, for the leak test */
+	/* mem_real over time, for the leak test. Freed when the process exits, once its
+	 * verdict is known, so that thousands of short-lived processes cost little. */
+	struct series *mem;
+	enum leak_verdict leak;
+	double leak_slope;               /* bytes/s; NAN when unknown */
 };
 
 struct target {
@@ -81,9 +85,12 @@ int targets_add(struct target_set *ts, pid_t pid, bool is_child, struct target *
  * was created since the last call and no name re-check is due). Returns the number of
  * targets added, or -errno. */
 int targets_discover(struct target_set *ts, uint64_t now_ns);
-/* The process has exited: stop reading it (its aggregates stay for the summary). */
+/* The process has exited: stop reading it; its aggregates and leak verdict stay for the
+ * summary. */
 void targets_mark_gone(struct target_set *ts, struct target *t);
 struct target *targets_find(struct target_set *ts, pid_t pid);
+/* The leak verdict of PROFIT's heuristic so far (final once the target is gone). */
+enum leak_verdict target_leak(const struct target *t, double *ret_slope);
 /* The display name: comm, or argv[0]'s base name when comm was cut to 15 bytes. */
 void targets_display_name(int procfd, pid_t pid, const char *comm, char *out, size_t outsz);
 

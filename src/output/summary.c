@@ -82,8 +82,8 @@ static void json_process(struct json *j, const struct target *t, long clk_tck)
 	json_u64_if(j, "major_faults", a->samples, s->stat.majflt);
 	json_u64_if(j, "ctx_voluntary", s->have & SAMPLE_HAVE_CTX, s->ctx_voluntary);
 	json_u64_if(j, "ctx_involuntary", s->have & SAMPLE_HAVE_CTX, s->ctx_involuntary);
-	double slope = NAN;
-	enum leak_verdict v = leak_profit(&a->mem, &slope);
+	double slope;
+	enum leak_verdict v = target_leak(t, &slope);
 	json_key(j, "leak");
 	json_begin_object(j);
 	json_key(j, "verdict");
@@ -257,8 +257,8 @@ static void text_header(struct strbuf *sb, const struct monitor_config *cfg,
 static void text_process(struct strbuf *sb, const struct target *t)
 {
 	const struct target_agg *a = &t->agg;
-	double mean = cpu_mean(t), slope = NAN;
-	enum leak_verdict v = leak_profit(&a->mem, &slope);
+	double mean = cpu_mean(t), slope;
+	enum leak_verdict v = target_leak(t, &slope);
 	sb_addf(sb, "  %-7d %-16.16s ", (int)t->pid, t->name);
 	if (isfinite(mean))
 		sb_addf(sb, "%7.1f%%", mean);
