@@ -41,6 +41,8 @@ static int pread_u64(int fd, uint64_t *ret)
 	if (n <= 0)
 		return n < 0 ? neg_errno() : -ENODATA;
 	buf[n] = '\0';
+	if (buf[0] < '0' || buf[0] > '9') /* strtoull would take "-1" and wrap it */
+		return -EBADMSG;
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(buf, &end, 10);

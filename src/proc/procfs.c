@@ -85,21 +85,21 @@ int procfs_parse_stat(const char *buf, size_t len, struct proc_stat *ret)
 	st.state = *c.p++;
 
 	/* Fields 4..24; we keep the ones named below, by field number. */
+	const uint32_t kept = 1u << 4 | 1u << 10 | 1u << 12 | 1u << 14 | 1u << 15 | 1u << 20 |
+			      1u << 22 | 1u << 23 | 1u << 24;
 	uint64_t f[25] = { 0 };
 	for (int i = 4; i <= 24; i++) {
-		if (i == 4 || i == 20) { /* ppid, num_threads: signed in the kernel's output */
-			int64_t v;
-			if (!read_i64(&c, &v))
-				return -EBADMSG;
-			f[i] = (uint64_t)v;
-		} else if (!read_u64(&c, &f[i])) {
-			/* Fields we ignore may be negative (priority, nice, tty). */
-			int64_t v;
-			if (!read_i64(&c, &v))
-				return -EBADMSG;
-			f[i] = (uint64_t)v;
-		}
+		if (read_u64(&c, &f[i]))
+			continue;
+		/* Fields we ignore may be negative (priority, nice, tty); those we keep may not. */
+		int64_t v;
+		if ((kept & 1u << i) || !read_i64(&c, &v))
+			return -EBADMSG;
+		f[i] = (uint64_t)v;
 	}
+	/* The kernel prints more fields after rss: a number at the very end may be cut short. */
+	if (c.p >= c.end || f[4] > INT32_MAX || f[20] > INT64_MAX)
+		return -EBADMSG;
 	st.ppid = (pid_t)(int64_t)f[4];
 	st.minflt = f[10];
 	st.majflt = f[12];
@@ -121,13 +121,15 @@ static void for_each_kv(const char *buf, size_t len, kv_fn fn, void *data)
 	const char *p = buf, *end = buf + len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
+		if (!nl) /* an unterminated last line may have been cut short */
+			break;
+		const char *le = nl;
 		const char *colon = memchr(p, ':', (size_t)(le - p));
 		if (colon) {
 			struct cur v = { colon + 1, le };
 			fn(p, (size_t)(colon - p), &v, data);
 		}
-		p = nl ? nl + 1 : end;
+		p = nl + 1;
 	}
 }
 
@@ -136,19 +138,26 @@ static bool key_is(const char *key, size_t keylen, const char *want)
 	return strlen(want) == keylen && memcmp(key, want, keylen) == 0;
 }
 
+struct status_acc {
+	struct proc_status s;
+	bool voluntary, involuntary;
+};
+
 static void status_kv(const char *key, size_t keylen, struct cur *v, void *data)
 {
-	struct proc_status *s = data;
+	struct status_acc *a = data;
+	struct proc_status *s = &a->s;
 	uint64_t x;
-	if (key_is(key, keylen, "VmSwap") && read_u64(v, &x)) {
+	if (key_is(key, keylen, "VmSwap") && read_u64(v, &x) && x <= UINT64_MAX / 1024) {
 		s->vm_swap_kb = x;
 		s->have |= STATUS_HAVE_SWAP;
 	} else if (key_is(key, keylen, "voluntary_ctxt_switches") && read_u64(v, &x)) {
 		s->ctx_voluntary = x;
-		s->have |= STATUS_HAVE_CTX;
+		a->voluntary = true;
 	} else if (key_is(key, keylen, "nonvoluntary_ctxt_switches") && read_u64(v, &x)) {
 		s->ctx_involuntary = x;
-	} else if (key_is(key, keylen, "Uid") && read_u64(v, &x)) {
+		a->involuntary = true;
+	} else if (key_is(key, keylen, "Uid") && read_u64(v, &x) && x <= UINT32_MAX) {
 		s->uid = (uid_t)x;
 		s->have |= STATUS_HAVE_UID;
 	} else if (key_is(key, keylen, "Threads") && read_u64(v, &x) && x <= INT64_MAX) {
@@ -159,11 +168,13 @@ static void status_kv(const char *key, size_t keylen, struct cur *v, void *data)
 
 int procfs_parse_status(const char *buf, size_t len, struct proc_status *ret)
 {
-	struct proc_status s = { 0 };
-	for_each_kv(buf, len, status_kv, &s);
-	if (!s.have)
+	struct status_acc a = { 0 };
+	for_each_kv(buf, len, status_kv, &a);
+	if (a.voluntary && a.involuntary) /* both, or a cut-off file would give a made-up 0 */
+		a.s.have |= STATUS_HAVE_CTX;
+	if (!a.s.have)
 		return -EBADMSG;
-	*ret = s;
+	*ret = a.s;
 	return 0;
 }
 
@@ -204,13 +215,15 @@ static void pss_kv(const char *key, size_t keylen, struct cur *v, void *data)
 {
 	struct pss_acc *a = data;
 	uint64_t x;
-	if (key_is(key, keylen, "Pss") && read_u64(v, &x)) {
+	if (!read_u64(v, &x) || x > UINT64_MAX / 2048) /* kB, and two of them are added */
+		return;
+	if (key_is(key, keylen, "Pss")) {
 		a->pss = x;
 		a->seen |= 1;
-	} else if (key_is(key, keylen, "Private_Clean") && read_u64(v, &x)) {
+	} else if (key_is(key, keylen, "Private_Clean")) {
 		a->priv_clean = x;
 		a->seen |= 2;
-	} else if (key_is(key, keylen, "Private_Dirty") && read_u64(v, &x)) {
+	} else if (key_is(key, keylen, "Private_Dirty")) {
 		a->priv_dirty = x;
 		a->seen |= 4;
 	}
@@ -236,8 +249,11 @@ static bool parse_cpu_line(struct cur *c, struct cpu_times *ret)
 		if (!read_u64(c, &v[i]))
 			return false;
 	uint64_t total = 0;
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 8; i++) {
+		if (v[i] > UINT64_MAX - total)
+			return false;
 		total += v[i];
+	}
 	ret->total = total;
 	ret->busy = total - v[3] - v[4];
 	return true;
@@ -253,7 +269,9 @@ int procfs_parse_cpus(const char *buf, size_t len, struct cpu_times *all,
 		per_cpu[i] = (struct cpu_times){ 0 };
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
+		if (!nl) /* an unterminated last line may have been cut short */
+			break;
+		const char *le = nl;
 		if (le - p > 3 && memcmp(p, "cpu", 3) == 0) {
 			struct cur c = { p + 3, le };
 			if (c.p < c.end && *c.p == ' ') {
@@ -269,7 +287,7 @@ int procfs_parse_cpus(const char *buf, size_t len, struct cpu_times *all,
 				}
 			}
 		}
-		p = nl ? nl + 1 : end;
+		p = nl + 1;
 	}
 	if (!have_all)
 		return -EBADMSG;
@@ -313,7 +331,8 @@ int procfs_parse_last_pid(const char *buf, size_t len, pid_t *ret)
 		if (!skip_field(&c))
 			return -EBADMSG;
 	uint64_t v;
-	if (!read_u64(&c, &v) || v > INT32_MAX)
+	/* The kernel ends the line with '\n': without it, the number may be cut short. */
+	if (!read_u64(&c, &v) || v > INT32_MAX || c.p >= c.end || *c.p != '\n')
 		return -EBADMSG;
 	*ret = (pid_t)v;
 	return 0;
