@@ -113,6 +113,8 @@ static int add_watch_target(struct monitor_opts *o, char *arg)
 {
 	struct monitor_config *c = &o->cfg;
 	pid_t pid;
+	if (!*arg)
+		return usage_error("watch", "empty process name");
 	if (arg[strspn(arg, "0123456789")] == '\0') {
 		if (parse_pid(arg, &pid) < 0)
 			return usage_error("watch", "invalid PID '%s'", arg);
@@ -123,8 +125,6 @@ static int add_watch_target(struct monitor_opts *o, char *arg)
 		c->pids[c->npids++] = pid;
 		return 0;
 	}
-	if (!*arg)
-		return usage_error("watch", "empty process name");
 	char **n = realloc(c->names, (c->nnames + 1) * sizeof(*n));
 	if (!n)
 		return error("out of memory");
@@ -272,12 +272,19 @@ int monitor_opts_record(struct monitor_opts *o)
 		sb_free(&sb);
 	}
 	int code;
+	const char *also = res.incomplete_files[0] ? "; not complete either: " : "";
 	if (r < 0)
 		code = error("%s", err);
 	else if (res.end == END_WRITE_ERROR)
-		code = error("recording stopped: cannot write %s/%s: %s; the %llu rows written "
-			     "before are kept", res.outdir, res.write_error_file,
-			     strerror(-res.write_error), (unsigned long long)res.rows);
+		code = error("recording stopped: cannot write %s/%s: %s; the %llu row%s written "
+			     "before %s kept%s%s", res.outdir, res.write_error_file,
+			     strerror(-res.write_error), (unsigned long long)res.rows,
+			     res.rows == 1 ? "" : "s", res.rows == 1 ? "is" : "are", also,
+			     res.incomplete_files);
+	else if (res.write_error) /* after the recording: its output, or summary.json */
+		code = error("cannot write %s/%s: %s%s%s; samples.csv and system.csv are complete",
+			     res.outdir, res.write_error_file, strerror(-res.write_error),
+			     res.incomplete_files[0] ? "; nor " : "", res.incomplete_files);
 	else if (o->cfg.argv)
 		code = res.exit_status >= 0 ? res.exit_status : EXIT_RUNTIME;
 	else

@@ -28,6 +28,7 @@ struct pipe_tee {
 	int fd;        /* read end from the child; -1 once at EOF */
 	int tee_fd;    /* the terminal side; -1 when not passed through */
 	int file_fd;   /* stdout.txt / stderr.txt; -1 after a write error */
+	bool reader_gone; /* the terminal side was closed (EPIPE) */
 };
 
 struct monitor {
@@ -43,6 +44,7 @@ struct monitor {
 
 	uint64_t start_mono, interval_ns, end_ns; /* end_ns: 0 = no duration */
 	uint64_t tick_index, deadline, prev_tick_mono, period_sum_ns, periods;
+	uint64_t rows_flushed; /* rows of samples.csv known to be on disk */
 	bool sampling; /* false once the recording stopped (duration, write error) */
 	bool done;
 	bool kill_pending; /* run after the duration: SIGKILL when the timer fires next */
@@ -214,8 +216,21 @@ static void stop_sampling(struct monitor *m, enum monitor_end end)
 		loop_quit(m->loop);
 }
 
+/* An output file that fails after the first (the same full disk, most likely) is named
+ * in the one final message rather than reported on a line of its own. */
+static void note_incomplete(struct monitor *m, const char *file)
+{
+	char *list = m->res->incomplete_files;
+	size_t l = strlen(list), size = sizeof(m->res->incomplete_files);
+	snprintf(list + l, size - l, "%s%s", l ? ", " : "", file);
+}
+
 static void write_failed(struct monitor *m, const char *file, int err)
 {
+	if (m->res->write_error) {
+		note_incomplete(m, file);
+		return;
+	}
 	m->res->write_error = err;
 	snprintf(m->res->write_error_file, sizeof(m->res->write_error_file), "%s", file);
 	stop_sampling(m, END_WRITE_ERROR);
@@ -238,9 +253,11 @@ static void flush_rows(struct monitor *m)
 {
 	int r = out_file_flush(&m->samples);
 	if (r < 0) {
+		m->res->rows = m->rows_flushed; /* the tick's rows were cut back */
 		write_failed(m, "samples.csv", r);
 		return;
 	}
+	m->rows_flushed = m->res->rows;
 	r = out_file_flush(&m->system);
 	if (r < 0)
 		write_failed(m, "system.csv", r);
@@ -426,42 +443,52 @@ static void tee_chunk(struct pipe_tee *p, const char *buf, size_t n)
 	if (p->tee_fd >= 0) {
 		if (m->cfg->progress)
 			m->cfg->progress(m->cfg->userdata, NULL);
-		if (write_all(p->tee_fd, buf, n) < 0)
-			p->tee_fd = -1; /* terminal gone (EPIPE): keep the file */
+		if (write_all(p->tee_fd, buf, n) < 0) {
+			p->tee_fd = -1;
+			p->reader_gone = true;
+		}
 	}
 	if (p->file_fd >= 0) {
 		int r = write_all(p->file_fd, buf, n);
 		if (r < 0) {
-			pk_logf(&m->cfg->log, PK_LOG_ERROR, "cannot write %s: %s; the rest of the "
-				"command's output is not saved", p == &m->out ? "stdout.txt" : "stderr.txt",
-				strerror(-r));
+			/* The rest of the command's output is not saved, and the recording stops
+			 * (the disk is full, most likely); the output still passes through. */
 			close(p->file_fd);
 			p->file_fd = -1;
+			write_failed(m, p == &m->out ? "stdout.txt" : "stderr.txt", r);
 		}
 	}
 }
 
-/* Reads what is there; returns false at EOF or error. */
-static bool drain(struct pipe_tee *p)
+/* Reads what is there, up to max bytes; returns false at EOF or error. A command that
+ * writes faster than this reads (yes) would otherwise keep the loop here and starve the
+ * ticks: the rest waits for the next turn of the loop. */
+static bool drain(struct pipe_tee *p, size_t max)
 {
 	char buf[65536];
-	for (;;) {
+	for (size_t done = 0; done < max;) {
 		ssize_t n = read(p->fd, buf, sizeof(buf));
 		if (n > 0) {
 			tee_chunk(p, buf, (size_t)n);
+			done += (size_t)n;
+			/* Whoever read profkit's output went away (`profkit run -- yes | head`):
+			 * closing our end gives the command its SIGPIPE, as in a plain pipeline. */
+			if (p->reader_gone)
+				return false;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		return n < 0 && errno == EAGAIN;
 	}
+	return true;
 }
 
 static int on_pipe(struct loop *loop, int fd, uint32_t events, void *data)
 {
 	(void)events;
 	struct pipe_tee *p = data;
-	if (!drain(p)) {
+	if (!drain(p, 1 << 20)) {
 		loop_del(loop, fd);
 		close(fd);
 		p->fd = -1;
@@ -710,11 +737,20 @@ static void write_summary(struct monitor *m)
 	summary_json(&sb, m->cfg, m->res);
 	int fd = outdir_open_file(m->dirfd, "summary.json");
 	int r = fd < 0 ? fd : sb.failed ? -ENOMEM : write_all(fd, sb.buf, sb.len);
-	if (r < 0)
-		pk_logf(&m->cfg->log, PK_LOG_ERROR, "cannot write %s/summary.json: %s",
-			m->res->outdir, strerror(-r));
 	if (fd >= 0)
 		close(fd);
+	if (r < 0) {
+		/* No half a JSON file; the command layer reports it, with any earlier failure. */
+		if (fd >= 0)
+			unlinkat(m->dirfd, "summary.json", 0);
+		if (m->res->write_error) {
+			note_incomplete(m, "summary.json");
+		} else {
+			m->res->write_error = r;
+			snprintf(m->res->write_error_file, sizeof(m->res->write_error_file),
+				 "summary.json");
+		}
+	}
 	sb_free(&sb);
 }
 
@@ -722,7 +758,7 @@ static void teardown(struct monitor *m)
 {
 	for (struct pipe_tee *p = &m->out; p; p = p == &m->out ? &m->err : NULL) {
 		if (p->fd >= 0) {
-			drain(p);
+			drain(p, 4 << 20); /* what is left (the pipe holds 1 MiB) */
 			close(p->fd);
 		}
 		if (p->file_fd >= 0)

@@ -43,8 +43,10 @@ enum monitor_end { END_TARGETS_GONE, END_DURATION, END_SIGNAL, END_WRITE_ERROR }
 struct monitor_result {
 	char outdir[4096];
 	enum monitor_end end;
-	int write_error;         /* -errno when END_WRITE_ERROR */
+	int write_error;         /* -errno of the first output file that could not be written
+				  * (END_WRITE_ERROR, or summary.json alone at the end); 0 */
 	char write_error_file[32];
+	char incomplete_files[64]; /* others that failed after it, "stdout.txt, summary.json" */
 	int exit_status;         /* run: like time(1): status, or 128+signal; -1 unknown */
 	int exit_signal;         /* run: the signal that killed it, or 0 */
 	double wall_s;

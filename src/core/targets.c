@@ -8,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "core/clock.h"
 #include "util/macro.h"
 
 #define NAME_RECHECK_NS (1000 * NSEC_PER_MSEC)
+/* By name, a process younger than this that does not match is looked at again at every
+ * tick: between fork and exec it still has its parent's name. */
+#define YOUNG_NS (500 * NSEC_PER_MSEC)
 
 int targets_init(struct target_set *ts, enum target_rule rule, const struct pk_log *log)
 {
@@ -139,11 +143,14 @@ int targets_add(struct target_set *ts, pid_t pid, bool is_child, struct target *
 		free(t);
 		return r;
 	}
-	if (t->h.iofd < 0 || t->h.fdfd < 0) {
+	/* Those columns stay empty; worth a warning unless the process is just exiting. */
+	int e = t->h.io_err ? t->h.io_err : t->h.fd_err;
+	if (e && e != ESRCH && e != ENOENT) {
 		t->warned_perm = true;
 		pk_logf(&ts->log, PK_LOG_WARN,
-			"cannot read the open files and I/O of PID %d (%s): permission denied; "
-			"those columns stay empty", (int)pid, t->name);
+			"cannot read the open files and I/O of PID %d (%s): %s; those columns stay "
+			"empty", (int)pid, t->name,
+			e == EACCES || e == EPERM ? "permission denied" : strerror(e));
 	}
 	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	t->agg.mem = malloc(sizeof(*t->agg.mem));
@@ -216,6 +223,7 @@ static bool name_matches(struct target_set *ts, pid_t pid, const struct proc_sta
 struct candidate {
 	pid_t pid, ppid;
 	bool taken;
+	bool young; /* may still take a watched name: not to be ignored */
 };
 
 /* Whether a process's parent is in the followed tree (or is profkit, which adopts the
@@ -243,7 +251,7 @@ static int take_descendants(struct target_set *ts, struct candidate *c, size_t n
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!c[i].taken)
+		if (!c[i].taken && !c[i].young)
 			pidmap_put(&ts->ignored, c[i].pid, (void *)(uintptr_t)ts->gen);
 	return added;
 }
@@ -260,11 +268,27 @@ static bool process_created_since_last(struct target_set *ts)
 	return changed;
 }
 
+/* Clock ticks since boot, the unit of a process's start time in /proc/PID/stat. */
+static uint64_t boot_ticks_now(const struct target_set *ts)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	return (uint64_t)now.tv_sec * (uint64_t)ts->clk_tck +
+	       (uint64_t)now.tv_nsec * (uint64_t)ts->clk_tck / NSEC_PER_SEC;
+}
+
 /* Lists /proc; returns new PIDs (not followed, not known to be ignored) with their
- * parents. Marks the ignored ones still present with the current generation. */
+ * parents. Marks the ignored ones still present with the current generation. By name, a
+ * process that does not match but started less than YOUNG_NS ago is marked young. */
 static int list_new_pids(struct target_set *ts, struct candidate **ret, size_t *ret_n,
 			 bool by_name)
 {
+	uint64_t young_after = 0;
+	if (by_name) {
+		uint64_t now = boot_ticks_now(ts);
+		uint64_t window = YOUNG_NS * (uint64_t)ts->clk_tck / NSEC_PER_SEC;
+		young_after = now > window ? now - window : 0;
+	}
 	int fd = openat(ts->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return neg_errno();
@@ -304,7 +328,10 @@ static int list_new_pids(struct target_set *ts, struct candidate **ret, size_t *
 			}
 			c = nc;
 		}
-		c[n++] = (struct candidate){ .pid = pid, .ppid = st.ppid };
+		bool young = by_name && st.starttime >= young_after;
+		if (young)
+			ts->young_pending = true;
+		c[n++] = (struct candidate){ .pid = pid, .ppid = st.ppid, .young = young };
 	}
 	closedir(d);
 	*ret = c;
@@ -330,8 +357,9 @@ int targets_discover(struct target_set *ts, uint64_t now_ns)
 	/* A process may exec into a watched name without forking: re-read every name now
 	 * and then. */
 	bool recheck = by_name && now_ns - ts->last_full_scan_ns >= NAME_RECHECK_NS;
-	if (!process_created_since_last(ts) && !recheck)
+	if (!process_created_since_last(ts) && !recheck && !ts->young_pending)
 		return 0;
+	ts->young_pending = false;
 	if (recheck) {
 		pidmap_free(&ts->ignored);
 		ts->last_full_scan_ns = now_ns;
@@ -346,7 +374,8 @@ int targets_discover(struct target_set *ts, uint64_t now_ns)
 			added += take_descendants(ts, c, n);
 		else
 			for (size_t i = 0; i < n; i++)
-				pidmap_put(&ts->ignored, c[i].pid, (void *)(uintptr_t)ts->gen);
+				if (!c[i].young)
+					pidmap_put(&ts->ignored, c[i].pid, (void *)(uintptr_t)ts->gen);
 		prune_ignored(ts);
 		r = added;
 	}

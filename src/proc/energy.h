@@ -30,6 +30,7 @@ struct energy {
 void energy_open(struct energy *e, const char *powercap_root, const char *pmu_root);
 /* Cumulative joules since energy_open; -ENODATA when unavailable. */
 int energy_read(struct energy *e, double *ret_joules);
+/* Closes the counters; source, reason and domains stay for the summary. */
 void energy_close(struct energy *e);
 const char *energy_source_name(const struct energy *e);
 

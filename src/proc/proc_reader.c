@@ -9,9 +9,9 @@
 #include <unistd.h>
 #include "util/macro.h"
 
-/* Big enough for status (~1.5 KiB) and a stat line; pread of a seq file at offset 0
- * regenerates it. */
-#define READ_BUF 4096
+/* Room for status (~1.5 KiB, more with long Cpus_allowed lists on big machines) and a
+ * stat line; pread of a seq file at offset 0 regenerates it. */
+#define READ_BUF 16384
 
 static int open_at(int dirfd, const char *name, int flags)
 {
@@ -36,7 +36,9 @@ int proc_open(int procfd, pid_t pid, bool want_pss, struct proc_handle *ret)
 	}
 	/* These need ptrace-read access: without it the columns stay empty. */
 	h.iofd = open_at(h.dirfd, "io", 0);
+	h.io_err = h.iofd < 0 ? errno : 0;
 	h.fdfd = open_at(h.dirfd, "fd", O_DIRECTORY);
+	h.fd_err = h.fdfd < 0 ? errno : 0;
 	if (want_pss)
 		h.smapsfd = open_at(h.dirfd, "smaps_rollup", 0);
 	h.have_cpuclock = clock_getcpuclockid(pid, &h.cpuclock) == 0;

@@ -16,6 +16,8 @@ struct proc_handle {
 	int iofd;       /* io; -1 when not permitted */
 	int fdfd;       /* fd/ directory; -1 when not permitted */
 	int smapsfd;    /* smaps_rollup, only with --pss */
+	int io_err;     /* errno of opening io / fd when they could not be opened, or 0 */
+	int fd_err;
 	clockid_t cpuclock;
 	bool have_cpuclock;
 };
