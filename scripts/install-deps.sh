@@ -3,7 +3,7 @@
 # everything is already there, so `make demo` stays fast on a prepared machine.
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc clang llvm libclang-rt-14-dev libcmocka-dev
-      python3 python3-pytest python3-psutil sysstat
+      python3 python3-pytest python3-psutil sysstat libedit-dev
       libelf-dev libdw-dev libbpf-dev bpftool libpfm4-dev zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -10,7 +10,10 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 
+int cmd_list(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 
 /* "profkit: <message>" on stderr; returns EXIT_RUNTIME. */

@@ -79,22 +79,14 @@ static uint64_t cpu_ns_of(const struct monitor *m, const struct proc_sample *s)
 	return (s->stat.utime + s->stat.stime) * NSEC_PER_SEC / (uint64_t)m->res->targets.clk_tck;
 }
 
-/* CPU % over the time since the previous sample. A process's first sample has no previous
- * one: if it started after the previous tick, its whole life is the window; otherwise the
- * value is unknown (empty), not a made-up 0. */
-static double cpu_percent_of(struct monitor *m, struct target *t, uint64_t cpu_ns,
-			     uint64_t now, double ts)
+/* CPU % over the time since the previous sample. A process's first sample has none, and
+ * its start time (10 ms resolution) is too coarse to stand in for one: unknown (empty), not
+ * a made-up 0. */
+static double cpu_percent_of(struct target *t, uint64_t cpu_ns, uint64_t now)
 {
-	if (t->have_prev) {
-		if (now <= t->prev_mono || cpu_ns < t->prev_cpu_ns)
-			return NAN;
-		return 100.0 * (double)(cpu_ns - t->prev_cpu_ns) / (double)(now - t->prev_mono);
-	}
-	double life = ts - t->creation_epoch;
-	double window = (double)m->interval_ns / 1e9;
-	if (life <= 0.001 || life > window + 0.02)
+	if (!t->have_prev || now <= t->prev_mono || cpu_ns < t->prev_cpu_ns)
 		return NAN;
-	return 100.0 * ((double)cpu_ns / 1e9) / life;
+	return 100.0 * (double)(cpu_ns - t->prev_cpu_ns) / (double)(now - t->prev_mono);
 }
 
 static void aggregate(struct target *t, const struct proc_sample *s, double cpu_pct,
@@ -146,7 +138,7 @@ static enum sample_outcome sample_target(struct monitor *m, struct target *t, ui
 				     sizeof(t->name));
 	}
 	uint64_t cpu_ns = cpu_ns_of(m, &s);
-	double pct = cpu_percent_of(m, t, cpu_ns, now, ts);
+	double pct = cpu_percent_of(t, cpu_ns, now);
 	t->have_prev = true;
 	t->prev_cpu_ns = cpu_ns;
 	t->prev_mono = now;

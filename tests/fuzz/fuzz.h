@@ -23,6 +23,9 @@ int fuzz_procfs_cmdline(const uint8_t *data, size_t size);
 int fuzz_parse_numbers(const uint8_t *data, size_t size);
 int fuzz_csv_field(const uint8_t *data, size_t size);
 int fuzz_json_escape(const uint8_t *data, size_t size);
+int fuzz_python_walk(const uint8_t *data, size_t size);
+int fuzz_event_spec(const uint8_t *data, size_t size);
+int fuzz_csv_reader(const uint8_t *data, size_t size);
 
 /* A property every input must keep; a violation is a crash for the fuzzer to report. */
 #define FUZZ_CHECK(cond)                                                              \

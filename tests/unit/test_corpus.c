@@ -27,6 +27,8 @@ static const struct target targets[] = {
 	{ "parse_numbers", fuzz_parse_numbers },
 	{ "csv_field", fuzz_csv_field },
 	{ "json_escape", fuzz_json_escape },
+	{ "event_spec", fuzz_event_spec },
+	{ "csv_reader", fuzz_csv_reader },
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 
