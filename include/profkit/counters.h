@@ -191,6 +191,9 @@ PK_EXPORT const struct pk_counter_info *pk_counters_info(const struct pk_counter
 #define PK_OPEN_NO_INHERIT 0x2u /* do not follow children and new threads */
 #define PK_OPEN_ALL        0x4u /* every event must open: otherwise fail with
 				   -PK_E_NOT_SUPPORTED (a command is then never started) */
+#define PK_OPEN_ON_EXEC    0x8u /* pk_counters_open_pid(): count from the process's next
+				   exec (a child stopped between fork and exec), so that not
+				   one instruction of the new program is missed */
 
 /* Opens the counters on a process: every thread it has now (pid 0: the caller), and,
  * unless PK_OPEN_NO_INHERIT, the children and threads they create later. An event this

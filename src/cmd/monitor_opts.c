@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "cmd/cmd.h"
 #include "output/summary.h"
+#include "profkit/counters.h"
 #include "util/parse.h"
 
 #define MIN_INTERVAL_S 0.001
@@ -24,6 +25,7 @@ enum {
 /* Sorted by long name. */
 static const struct option run_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
+	{ "events", required_argument, NULL, 'e' },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "interval", required_argument, NULL, 'i' },
@@ -38,6 +40,7 @@ static const struct option run_opts[] = {
 static const struct option watch_opts[] = {
 	{ "children", no_argument, NULL, OPT_CHILDREN },
 	{ "duration", required_argument, NULL, 'd' },
+	{ "events", required_argument, NULL, 'e' },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "interval", required_argument, NULL, 'i' },
@@ -109,6 +112,23 @@ static int parse_duration(const char *cmd, const char *arg, double *ret)
 	return 0;
 }
 
+/* An event list that does not parse or names an unknown event is bad usage, found before
+ * anything starts; an event this machine cannot count is only a warning later. */
+static int check_events(const char *cmd, const char *spec, const char **ret)
+{
+	struct pk_ctx *ctx;
+	struct pk_counters *set = NULL;
+	if (pk_ctx_new(&ctx) < 0)
+		return error("out of memory");
+	int r = pk_counters_new(ctx, spec, &set);
+	if (r < 0)
+		r = usage_error(cmd, "invalid -e '%s': %s", spec, pk_ctx_errmsg(ctx));
+	pk_counters_free(set);
+	pk_ctx_free(ctx);
+	*ret = spec;
+	return r;
+}
+
 static int add_watch_target(struct monitor_opts *o, char *arg)
 {
 	struct monitor_config *c = &o->cfg;
@@ -149,6 +169,8 @@ static int parse_option(struct monitor_opts *o, const char *cmd, int opt, char *
 	case 'q':
 		o->quiet = true;
 		return 0;
+	case 'e':
+		return check_events(cmd, arg, &c->events);
 	case OPT_FORCE:
 		c->force = true;
 		return 0;
@@ -202,7 +224,7 @@ int monitor_opts_parse(struct monitor_opts *o, bool is_run, const char *help, in
 
 	optind = 1;
 	opterr = 0;
-	const char *shortopts = is_run ? "+:d:hi:o:q" : ":d:hi:o:q";
+	const char *shortopts = is_run ? "+:d:e:hi:o:q" : ":d:e:hi:o:q";
 	int opt;
 	while ((opt = getopt_long(argc, argv, shortopts, is_run ? run_opts : watch_opts,
 				  NULL)) != -1) {

@@ -16,6 +16,11 @@ struct proc_row {
 	double timestamp;      /* Unix time of the sample */
 	double elapsed_s;      /* since the recording started (monotonic) */
 	long page_size, clk_tck;
+	/* Counter columns (run/watch -e): ncounters values, counter_have[i] false for an
+	 * empty field; counters NULL when this process has no counters of its own. */
+	size_t ncounters;
+	const uint64_t *counters;
+	const bool *counter_have;
 };
 
 struct system_row {

@@ -22,6 +22,7 @@
 #include "output/rows.h"
 #include "output/summary.h"
 #include "proc/system.h"
+#include "profkit/counters.h"
 
 struct pipe_tee {
 	struct monitor *m;
@@ -53,6 +54,10 @@ struct monitor {
 	pid_t child;   /* run: the launched command; 0 for watch */
 	bool child_reaped;
 	int signals;
+
+	struct pk_ctx *pk;        /* -e: the counters' context */
+	bool warned_counters;     /* events that cannot be counted were reported */
+	struct target_counters *launch_counters; /* run: the command's, until it is a target */
 
 	double energy_prev_j, energy_prev_t;
 	double sys_cpu_sum;
@@ -122,6 +127,124 @@ static void aggregate(struct target *t, const struct proc_sample *s, double cpu_
 	a->last = *s;
 }
 
+/* ---- perf counters (-e) --------------------------------------------------------------- */
+
+static void read_counters(struct target_counters *tc)
+{
+	struct pk_count counts[tc->n ? tc->n : 1];
+	if (!tc->set || pk_counters_read(tc->set, counts, tc->n) < 0)
+		return;
+	for (size_t i = 0; i < tc->n; i++)
+		tc->values[i] = counts[i].value;
+}
+
+static void free_counters(struct target_counters *tc)
+{
+	if (!tc)
+		return;
+	pk_counters_free(tc->set);
+	free(tc->values);
+	free(tc->have);
+	free(tc);
+}
+
+static void close_counters(struct target *t)
+{
+	if (t->counters && t->counters->set)
+		t->counters->set = pk_counters_free(t->counters->set);
+}
+
+/* Events that cannot be counted here are reported once, for the first target. */
+static void warn_uncounted(struct monitor *m, struct pk_counters *set)
+{
+	if (m->warned_counters)
+		return;
+	m->warned_counters = true;
+	for (size_t i = 0; i < pk_counters_count(set); i++) {
+		const struct pk_counter_info *info = pk_counters_info(set, i);
+		if (info->status < 0)
+			pk_logf(&m->cfg->log, PK_LOG_WARN, "event %s: %s; its column stays empty",
+				info->name, info->reason);
+	}
+}
+
+/* A set of counters on pid, inherited by the processes and threads it starts from now on,
+ * as `perf stat -p` does. NULL when nothing could be counted (reported). */
+static struct target_counters *open_counters(struct monitor *m, pid_t pid, unsigned flags)
+{
+	struct pk_counters *set;
+	if (!m->pk || pk_counters_new(m->pk, m->cfg->events, &set) < 0)
+		return NULL;
+	int r = pk_counters_open_pid(set, pid, flags);
+	if (r < 0) {
+		if (!errno_is_gone(r))
+			pk_logf(&m->cfg->log, PK_LOG_WARN, "cannot count events of PID %d: %s",
+				(int)pid, pk_ctx_errmsg(m->pk));
+		pk_counters_free(set);
+		return NULL;
+	}
+	if (r > 0)
+		warn_uncounted(m, set);
+	size_t n = pk_counters_count(set);
+	struct target_counters *tc = calloc(1, sizeof(*tc));
+	if (tc) {
+		tc->values = calloc(n ? n : 1, sizeof(*tc->values));
+		tc->have = calloc(n ? n : 1, sizeof(*tc->have));
+	}
+	if (!tc || !tc->values || !tc->have) {
+		if (tc) {
+			free(tc->values);
+			free(tc->have);
+		}
+		free(tc);
+		pk_counters_free(set);
+		return NULL;
+	}
+	tc->set = set;
+	tc->n = n;
+	for (size_t i = 0; i < n; i++)
+		tc->have[i] = pk_counters_info(set, i)->status == 0;
+	return tc;
+}
+
+/* A target selected by the rule (not a descendant) gets its own counters. */
+static void attach_counters(struct monitor *m, struct target *t)
+{
+	if (!t->counters)
+		t->counters = open_counters(m, t->pid, PK_OPEN_ENABLE);
+}
+
+/* run: the command's counters are opened between fork and exec and start at the exec. */
+static void counters_before_exec(pid_t pid, void *userdata)
+{
+	struct monitor *m = userdata;
+	m->launch_counters = open_counters(m, pid, PK_OPEN_ON_EXEC);
+}
+
+/* The counter columns, from the event list (validated by the command layer). */
+static int setup_counters(struct monitor *m, char *err, size_t errsz)
+{
+	struct pk_counters *probe = NULL;
+	int r = pk_ctx_new(&m->pk);
+	if (r == 0)
+		r = pk_counters_new(m->pk, m->cfg->events, &probe);
+	if (r < 0) {
+		snprintf(err, errsz, "invalid events '%s': %s", m->cfg->events,
+			 m->pk ? pk_ctx_errmsg(m->pk) : pk_strerror(r));
+		return r;
+	}
+	size_t n = pk_counters_count(probe);
+	m->res->counter_names = calloc(n ? n : 1, sizeof(char *));
+	for (size_t i = 0; m->res->counter_names && i < n; i++)
+		if (!(m->res->counter_names[i] = strdup(pk_counters_info(probe, i)->name)))
+			r = -ENOMEM;
+	if (!m->res->counter_names)
+		r = -ENOMEM;
+	m->res->ncounters = n;
+	pk_counters_free(probe);
+	return r;
+}
+
 /* Reads one target and appends its row to samples.csv's pending tick. */
 static enum sample_outcome sample_target(struct monitor *m, struct target *t, uint64_t now,
 					 double ts)
@@ -152,7 +275,13 @@ static enum sample_outcome sample_target(struct monitor *m, struct target *t, ui
 		.elapsed_s = (double)(now - m->start_mono) / 1e9,
 		.page_size = m->page_size,
 		.clk_tck = m->res->targets.clk_tck,
+		.ncounters = m->res->ncounters,
 	};
+	if (t->counters) {
+		read_counters(t->counters);
+		row.counters = t->counters->values;
+		row.counter_have = t->counters->have;
+	}
 	rows_samples_row(&m->samples.pending, &row, m->cfg->pss);
 	m->samples.rows++;
 	m->res->rows++;
@@ -282,6 +411,7 @@ static void retire(struct monitor *m, struct target *t)
 	if (t->pidfd >= 0)
 		loop_del(m->loop, t->pidfd);
 	pid_t pid = t->pid;
+	close_counters(t);
 	targets_mark_gone(&m->res->targets, t);
 	reap(m, pid); /* ECHILD unless ours */
 }
@@ -361,6 +491,8 @@ static void watch_new_targets(struct monitor *m)
 		if (t->owner || !t->alive)
 			continue;
 		t->owner = m;
+		if (m->cfg->events && !t->descendant)
+			attach_counters(m, t);
 		if (t->pidfd >= 0 && loop_add(m->loop, t->pidfd, EPOLLIN, on_pidfd, t) < 0) {
 			close(t->pidfd);
 			t->pidfd = -1;
@@ -606,7 +738,8 @@ static int open_output(struct monitor *m, char *err, size_t errsz)
 	out_file_init(&m->system, fds[1]);
 	m->out.file_fd = nfiles == 4 ? fds[2] : -1;
 	m->err.file_fd = nfiles == 4 ? fds[3] : -1;
-	rows_samples_header(&m->samples.pending, c->pss);
+	rows_samples_header(&m->samples.pending, c->pss,
+			    (const char *const *)m->res->counter_names, m->res->ncounters);
 	rows_system_header(&m->system.pending, m->sys.ncpus);
 	int r = out_file_flush(&m->samples);
 	if (r == 0)
@@ -647,7 +780,7 @@ static int launch(struct monitor *m, char *err, size_t errsz)
 	struct spawned sp;
 	if (c->follow_children)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
-	int r = spawn_command(c->argv, &sp);
+	int r = spawn_command(c->argv, c->events ? counters_before_exec : NULL, m, &sp);
 	if (r < 0) {
 		snprintf(err, errsz, "cannot execute '%s': %s", c->argv[0],
 			 r == -ENOENT ? "command not found" : r == -EACCES ? "permission denied (not "
@@ -660,7 +793,12 @@ static int launch(struct monitor *m, char *err, size_t errsz)
 	loop_add(m->loop, sp.out_fd, EPOLLIN, on_pipe, &m->out);
 	loop_add(m->loop, sp.err_fd, EPOLLIN, on_pipe, &m->err);
 	/* It may already be gone: then only its exit status is left to collect. */
-	targets_add(&m->res->targets, sp.pid, true, NULL);
+	struct target *t = NULL;
+	targets_add(&m->res->targets, sp.pid, true, &t);
+	if (t) {
+		t->counters = m->launch_counters;
+		m->launch_counters = NULL;
+	}
 	return 0;
 }
 
@@ -703,6 +841,8 @@ static int setup(struct monitor *m, char *err, size_t errsz)
 		return -ENOMEM;
 	res->ncpus = (size_t)m->sys.ncpus;
 	if (!c->argv && (r = add_watch_targets(m, err, errsz)) < 0)
+		return r;
+	if (c->events && (r = setup_counters(m, err, errsz)) < 0)
 		return r;
 	if ((r = open_output(m, err, errsz)) < 0)
 		return r;
@@ -756,6 +896,11 @@ static void teardown(struct monitor *m)
 		if (p->file_fd >= 0)
 			close(p->file_fd);
 	}
+	for (size_t i = 0; i < m->res->targets.nall; i++)
+		close_counters(m->res->targets.all[i]);
+	free_counters(m->launch_counters); /* the command never became a target */
+	m->launch_counters = NULL;
+	m->pk = pk_ctx_free(m->pk);
 	out_file_close(&m->samples);
 	out_file_close(&m->system);
 	system_close(&m->sys);
@@ -828,4 +973,8 @@ int monitor_record(const struct monitor_config *cfg, struct monitor_result *ret,
 void monitor_result_free(struct monitor_result *r)
 {
 	targets_free(&r->targets);
+	for (size_t i = 0; r->counter_names && i < r->ncounters; i++)
+		free(r->counter_names[i]);
+	free(r->counter_names);
+	r->counter_names = NULL;
 }

@@ -28,6 +28,7 @@ struct monitor_config {
 	double duration_s;     /* < 0: none */
 	const char *outdir;    /* NULL: ./profkit-<label>-<stamp> */
 	bool force, follow_children, wait, pss;
+	const char *events;    /* -e: perf counters as extra columns; NULL for none */
 	int tee_stdout, tee_stderr; /* where the child's output is passed through; -1: not */
 	const char *powercap_root, *power_pmu_root; /* NULL: the real ones */
 	struct pk_log log;
@@ -58,6 +59,8 @@ struct monitor_result {
 	struct energy energy;    /* closed; source/reason/domains remain */
 	double energy_j;         /* NAN when unavailable */
 	struct target_set targets; /* every process seen, with aggregates (owned) */
+	char **counter_names;    /* -e: the counter columns (owned) */
+	size_t ncounters;
 };
 
 /* Prepares the output directory and the targets, then records until the end condition.

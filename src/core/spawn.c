@@ -3,63 +3,91 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "util/macro.h"
 
-extern char **environ;
-
-int spawn_command(char *const argv[], struct spawned *ret)
+static void close_pair(int p[2])
 {
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	int r;
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+	p[0] = p[1] = -1;
+}
 
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+/* In the child: only async-signal-safe calls from here to exec. The child must not
+ * inherit profkit's blocked signals (they go to a signalfd) nor its ignored SIGPIPE:
+ * ignored dispositions survive exec. */
+static _Noreturn void child(char *const argv[], int out, int err, int go, int go_w, int status)
+{
+	close(go_w); /* so that the read below ends if profkit dies */
+	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD };
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		signal(sigs[i], SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	char x;
+	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0 ||
+	    read(go, &x, 1) != 1)
+		_exit(127);
+	execvp(argv[0], argv);
+	int e = errno;
+	if (write(status, &e, sizeof(e)) != sizeof(e))
+		_exit(127);
+	_exit(127);
+}
+
+/* The child waits on `go` until the parent has run before_exec; `status` (close-on-exec)
+ * carries exec's errno back, or closes empty when the exec succeeded. */
+int spawn_command(char *const argv[], spawn_hook_fn before_exec, void *userdata,
+		  struct spawned *ret)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, go[2] = { -1, -1 }, status[2] = { -1, -1 };
+	int r = 0;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(go, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0) {
 		r = neg_errno();
-		goto fail_pipes;
+		goto out;
 	}
 	/* A larger pipe keeps a chatty child from blocking on us between two reads. */
 	fcntl(out[1], F_SETPIPE_SZ, 1 << 20);
 	fcntl(err[1], F_SETPIPE_SZ, 1 << 20);
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-	posix_spawnattr_init(&attr);
-	/* The child must not inherit profkit's blocked signals (they go to a signalfd) nor
-	 * its ignored SIGPIPE: ignored dispositions survive exec. */
-	sigset_t none, deflt;
-	sigemptyset(&none);
-	sigemptyset(&deflt);
-	int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD };
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		sigaddset(&deflt, sigs[i]);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &deflt);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = neg_errno();
+		goto out;
+	}
+	if (pid == 0)
+		child(argv, out[1], err[1], go[0], go[1], status[1]);
 
-	pid_t pid;
-	r = -posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (r < 0)
-		goto fail_pipes;
-
+	close(status[1]);
+	status[1] = -1;
+	if (before_exec)
+		before_exec(pid, userdata);
+	ssize_t w = write(go[1], "g", 1);
+	close_pair(go);
+	int e = 0;
+	ssize_t got;
+	do
+		got = read(status[0], &e, sizeof(e));
+	while (got < 0 && errno == EINTR);
+	if (w != 1 || got > 0) {
+		waitpid(pid, NULL, 0);
+		r = got > 0 ? -e : -EIO;
+		goto out;
+	}
 	close(out[1]);
 	close(err[1]);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	*ret = (struct spawned){ .pid = pid, .out_fd = out[0], .err_fd = err[0] };
-	return 0;
-
-fail_pipes:
-	for (int i = 0; i < 2; i++) {
-		if (out[i] >= 0)
-			close(out[i]);
-		if (err[i] >= 0)
-			close(err[i]);
-	}
+	out[0] = out[1] = err[0] = err[1] = -1;
+out:
+	close_pair(out);
+	close_pair(err);
+	close_pair(go);
+	close_pair(status);
 	return r;
 }

@@ -7,10 +7,16 @@
 
 struct spawned {
 	pid_t pid;
-	int out_fd, err_fd; /* read ends, non-blocking; -1 when not captured */
+	int out_fd, err_fd; /* read ends, non-blocking */
 };
 
-/* -ENOENT: not found on PATH; -EACCES: not executable; other -errno. */
-int spawn_command(char *const argv[], struct spawned *ret);
+/* Called in the parent while the child waits between fork and exec (to attach counters
+ * that start at the exec). Its result is not an error of the launch. */
+typedef void (*spawn_hook_fn)(pid_t pid, void *userdata);
+
+/* -ENOENT: not found on PATH; -EACCES: not executable; other -errno. The child runs with
+ * an empty signal mask and default dispositions. before_exec may be NULL. */
+int spawn_command(char *const argv[], spawn_hook_fn before_exec, void *userdata,
+		  struct spawned *ret);
 
 #endif

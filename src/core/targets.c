@@ -57,9 +57,15 @@ static void target_close(struct target *t)
 void targets_free(struct target_set *ts)
 {
 	for (size_t i = 0; i < ts->nall; i++) {
-		target_close(ts->all[i]);
-		free(ts->all[i]->agg.mem);
-		free(ts->all[i]);
+		struct target *t = ts->all[i];
+		target_close(t);
+		free(t->agg.mem);
+		if (t->counters) {
+			free(t->counters->values);
+			free(t->counters->have);
+			free(t->counters);
+		}
+		free(t);
 	}
 	free(ts->all);
 	pidmap_free(&ts->live);
@@ -244,7 +250,9 @@ static int take_descendants(struct target_set *ts, struct candidate *c, size_t n
 			if (c[i].taken || !parent_followed(ts, c[i].ppid))
 				continue;
 			c[i].taken = true;
-			if (targets_add(ts, c[i].pid, c[i].ppid == ts->self, NULL) == 0) {
+			struct target *t;
+			if (targets_add(ts, c[i].pid, c[i].ppid == ts->self, &t) == 0) {
+				t->descendant = true;
 				added++;
 				again = true;
 			}

@@ -33,6 +33,16 @@ struct target_agg {
 	double leak_slope;               /* bytes/s; NAN when unknown */
 };
 
+struct pk_counters;
+
+/* run/watch -e: the perf counters of a target (inherited by what it starts later). */
+struct target_counters {
+	struct pk_counters *set; /* NULL once closed; values stay */
+	size_t n;
+	uint64_t *values;        /* the last reading, scaled for multiplexing */
+	bool *have;              /* false: that event could not be counted */
+};
+
 struct target {
 	pid_t pid;
 	uint64_t start_ticks;
@@ -43,10 +53,12 @@ struct target {
 	int pidfd;         /* becomes readable when the process exits; -1 if unavailable */
 	bool alive;
 	bool is_child;     /* ours to reap */
+	bool descendant;   /* followed as a descendant of another target */
 	bool warned_perm;
 	bool have_prev;
 	uint64_t prev_cpu_ns, prev_mono;
 	struct target_agg agg;
+	struct target_counters *counters; /* -e: NULL when not counted on its own */
 	void *owner;       /* the session that follows it (for fd callbacks) */
 };
 

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <time.h>
 #include "output/report.h"
-#include "output/summary.h"
 
 /* ---- sparklines -------------------------------------------------------------------------- */
 
@@ -63,7 +62,7 @@ void report_add_value(struct strbuf *sb, enum value_unit unit, double v)
 		sb_addf(sb, "%.1f", v);
 		break;
 	case UNIT_BYTES:
-		summary_add_bytes(sb, v);
+		sb_add_bytes(sb, v);
 		break;
 	case UNIT_COUNT:
 		sb_addf(sb, "%.0f", v);

@@ -2,7 +2,6 @@
 #include <math.h>
 #include <stdio.h>
 #include "output/report.h"
-#include "output/summary.h"
 
 #define LABEL "  %-18s"
 
@@ -82,9 +81,9 @@ static void add_leak(struct strbuf *sb, const struct leak_analysis *a)
 		sb_addf(sb, LABEL "%zu samples (worth %.1f independent), growth ", "", a->n_half,
 			a->half.n_eff);
 		sb_addc(sb, a->growth < 0 ? '-' : '+');
-		summary_add_bytes(sb, fabs(a->growth));
+		sb_add_bytes(sb, fabs(a->growth));
 		sb_addf(sb, " = %+.1f%% of its mean ", a->growth_rel * 100);
-		summary_add_bytes(sb, a->half_mean);
+		sb_add_bytes(sb, a->half_mean);
 		sb_addc(sb, '\n');
 		sb_addf(sb, LABEL "last quarter: ", "");
 		if (a->have_quarter)

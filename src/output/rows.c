@@ -21,11 +21,16 @@ static void add_list(struct strbuf *sb, const char *const *cols, bool leading_co
 	}
 }
 
-void rows_samples_header(struct strbuf *sb, bool pss)
+void rows_samples_header(struct strbuf *sb, bool pss, const char *const *counter_names,
+			 size_t ncounters)
 {
 	add_list(sb, samples_columns, false);
 	if (pss)
 		add_list(sb, samples_pss_columns, true);
+	for (size_t i = 0; i < ncounters; i++) {
+		sb_addc(sb, ',');
+		csv_add_field(sb, counter_names[i]);
+	}
 	sb_addc(sb, '\n');
 }
 
@@ -88,6 +93,8 @@ void rows_samples_row(struct strbuf *sb, const struct proc_row *row, bool pss)
 		col_u64(sb, s->have & SAMPLE_HAVE_PSS, s->pss.pss);
 		col_u64(sb, s->have & SAMPLE_HAVE_PSS, s->pss.uss);
 	}
+	for (size_t i = 0; i < row->ncounters; i++)
+		col_u64(sb, row->counters && row->counter_have[i], row->counters ? row->counters[i] : 0);
 	sb_addc(sb, '\n');
 }
 

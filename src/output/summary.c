@@ -41,8 +41,21 @@ static void json_u64_if(struct json *j, const char *key, bool have, uint64_t v)
 		json_null(j);
 }
 
-static void json_process(struct json *j, const struct target *t, long clk_tck)
+static void json_counters(struct json *j, const struct target *t,
+			  const struct monitor_result *res)
 {
+	if (!t->counters)
+		return;
+	json_key(j, "counters");
+	json_begin_object(j);
+	for (size_t i = 0; i < t->counters->n && i < res->ncounters; i++)
+		json_u64_if(j, res->counter_names[i], t->counters->have[i], t->counters->values[i]);
+	json_end_object(j);
+}
+
+static void json_process(struct json *j, const struct target *t, const struct monitor_result *res)
+{
+	long clk_tck = res->targets.clk_tck;
 	const struct target_agg *a = &t->agg;
 	const struct proc_sample *s = &a->last;
 	json_begin_object(j);
@@ -82,6 +95,7 @@ static void json_process(struct json *j, const struct target *t, long clk_tck)
 	json_u64_if(j, "major_faults", a->samples, s->stat.majflt);
 	json_u64_if(j, "ctx_voluntary", s->have & SAMPLE_HAVE_CTX, s->ctx_voluntary);
 	json_u64_if(j, "ctx_involuntary", s->have & SAMPLE_HAVE_CTX, s->ctx_involuntary);
+	json_counters(j, t, res);
 	double slope;
 	enum leak_verdict v = target_leak(t, &slope);
 	json_key(j, "leak");
@@ -188,7 +202,7 @@ void summary_json(struct strbuf *sb, const struct monitor_config *cfg,
 	json_key(&j, "processes");
 	json_begin_array(&j);
 	for (size_t i = 0; i < res->targets.nall; i++)
-		json_process(&j, res->targets.all[i], res->targets.clk_tck);
+		json_process(&j, res->targets.all[i], res);
 	json_end_array(&j);
 	json_key(&j, "system");
 	json_begin_object(&j);
@@ -205,20 +219,6 @@ void summary_json(struct strbuf *sb, const struct monitor_config *cfg,
 			"second half of the recording is increasing");
 	json_end_object(&j);
 	sb_addc(sb, '\n');
-}
-
-void summary_add_bytes(struct strbuf *sb, double bytes)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
-	while (bytes >= 1024 && u < 4) {
-		bytes /= 1024;
-		u++;
-	}
-	if (u == 0)
-		sb_addf(sb, "%.0f B", bytes);
-	else
-		sb_addf(sb, "%.1f %s", bytes, units[u]);
 }
 
 static int by_cpu_desc(const void *a, const void *b)
@@ -266,7 +266,7 @@ static void text_process(struct strbuf *sb, const struct target *t)
 		sb_adds(sb, "       -");
 	sb_addf(sb, " %7.1f%%  ", a->cpu_percent_max);
 	size_t before = sb->len;
-	summary_add_bytes(sb, (double)a->rss_max);
+	sb_add_bytes(sb, (double)a->rss_max);
 	while (sb->len - before < 11)
 		sb_addc(sb, ' ');
 	if (a->fds_max > 0)
@@ -276,7 +276,7 @@ static void text_process(struct strbuf *sb, const struct target *t)
 	sb_adds(sb, leak_verdict_name(v));
 	if (v == LEAK_POSSIBLE) {
 		sb_adds(sb, " (+");
-		summary_add_bytes(sb, slope);
+		sb_add_bytes(sb, slope);
 		sb_adds(sb, "/s)");
 	}
 	sb_addc(sb, '\n');

@@ -10,7 +10,5 @@ void summary_json(struct strbuf *sb, const struct monitor_config *cfg,
 /* At most max_procs process lines, busiest first. */
 void summary_text(struct strbuf *sb, const struct monitor_config *cfg,
 		  const struct monitor_result *res, size_t max_procs);
-/* "12.3 MiB" */
-void summary_add_bytes(struct strbuf *sb, double bytes);
 
 #endif

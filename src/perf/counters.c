@@ -374,7 +374,10 @@ PK_EXPORT int pk_counters_open_pid(struct pk_counters *c, pid_t pid, unsigned fl
 	r = alloc_instances(c, n);
 	size_t live = 0;
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		r = open_instance(c, live, (struct instance){ tids[i], -1 }, flags, false);
+		/* PK_OPEN_ON_EXEC: the leaders are enabled by the kernel at the exec. */
+		r = open_instance(c, live, (struct instance){ tids[i], -1 },
+				  flags & PK_OPEN_ON_EXEC ? flags & ~PK_OPEN_ENABLE : flags,
+				  flags & PK_OPEN_ON_EXEC);
 		if (r == -ESRCH && i > 0) { /* that thread has just exited */
 			for (size_t k = 0; k < c->n; k++)
 				if (c->fds[live * c->n + k] >= 0) {

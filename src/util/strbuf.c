@@ -111,6 +111,20 @@ void sb_add_fixed(struct strbuf *sb, double v, int decimals)
 	sb_add(sb, tmp, (size_t)decimals);
 }
 
+void sb_add_bytes(struct strbuf *sb, double bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+	while (bytes >= 1024 && u < 4) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u == 0)
+		sb_addf(sb, "%.0f B", bytes);
+	else
+		sb_addf(sb, "%.1f %s", bytes, units[u]);
+}
+
 const char *sb_str(struct strbuf *sb) { return sb->buf ? sb->buf : ""; }
 
 void sb_reset(struct strbuf *sb)

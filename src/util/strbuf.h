@@ -24,6 +24,8 @@ void sb_add_u64(struct strbuf *sb, uint64_t v);
 void sb_add_i64(struct strbuf *sb, int64_t v);
 /* A finite double with a fixed number of decimals (0..9), no exponent. */
 void sb_add_fixed(struct strbuf *sb, double v, int decimals);
+/* A byte count for people: "512 B", "12.3 MiB". */
+void sb_add_bytes(struct strbuf *sb, double bytes);
 const char *sb_str(struct strbuf *sb); /* NUL-terminated view; "" when empty */
 void sb_reset(struct strbuf *sb);
 void sb_free(struct strbuf *sb);

@@ -44,15 +44,45 @@ static struct proc_row row_of(const struct proc_sample *s, const char *name)
 				  .elapsed_s = 10.25, .page_size = 4096, .clk_tck = 100 };
 }
 
+/* -e: counter columns after the others; an uncounted event, or a process without counters
+ * of its own, gives empty fields; a name with a comma is quoted in the header. */
+static void test_counter_columns(void **state)
+{
+	const char *const names[] = { "page-faults", "instructions", "a,b" };
+	struct strbuf head = STRBUF_INIT, line = STRBUF_INIT, none = STRBUF_INIT;
+	rows_samples_header(&head, false, names, 3);
+	const char *h = sb_str(&head);
+	assert_non_null(strstr(h, ",major_faults,read_chars,write_chars,page-faults,"
+				  "instructions,\"a,b\"\n"));
+	struct proc_sample s = full_sample();
+	struct proc_row row = row_of(&s, "p");
+	const uint64_t values[] = { 1234, 99, 7 };
+	const bool have[] = { true, false, true };
+	row.ncounters = 3;
+	row.counters = values;
+	row.counter_have = have;
+	rows_samples_row(&line, &row, false);
+	const char *l = sb_str(&line);
+	assert_true(strlen(l) > 10);
+	assert_string_equal(l + strlen(l) - strlen(",1234,,7\n"), ",1234,,7\n");
+	row.counters = NULL;
+	rows_samples_row(&none, &row, false);
+	const char *n = sb_str(&none);
+	assert_string_equal(n + strlen(n) - strlen(",,,\n"), ",,,\n");
+	sb_free(&head);
+	sb_free(&line);
+	sb_free(&none);
+}
+
 static void test_samples_header_order(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
-	rows_samples_header(&sb, false);
+	rows_samples_header(&sb, false, NULL, 0);
 	const char *want = PROFIT_COLUMNS "," REQUIRED_COLUMNS;
 	assert_int_equal(strncmp(sb_str(&sb), want, strlen(want)), 0);
 	assert_int_equal(sb.buf[sb.len - 1], '\n');
 	sb_reset(&sb);
-	rows_samples_header(&sb, true);
+	rows_samples_header(&sb, true, NULL, 0);
 	assert_int_equal(strncmp(sb_str(&sb), want, strlen(want)), 0);
 	const char *pss_tail = ",mem_pss,mem_uss\n";
 	assert_string_equal(sb.buf + sb.len - strlen(pss_tail), pss_tail);
@@ -77,7 +107,7 @@ static void test_row_has_as_many_fields_as_header(void **state)
 	struct proc_row row = row_of(&s, "spin");
 	for (int pss = 0; pss <= 1; pss++) {
 		struct strbuf head = STRBUF_INIT, line = STRBUF_INIT;
-		rows_samples_header(&head, pss);
+		rows_samples_header(&head, pss, NULL, 0);
 		rows_samples_row(&line, &row, pss);
 		assert_int_equal(count_char(sb_str(&head), ','), count_char(sb_str(&line), ','));
 		sb_free(&head);
@@ -159,6 +189,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_samples_header_order),
+		cmocka_unit_test(test_counter_columns),
 		cmocka_unit_test(test_full_row),
 		cmocka_unit_test(test_row_has_as_many_fields_as_header),
 		cmocka_unit_test(test_unreadable_values_are_empty),
