@@ -44,11 +44,15 @@ struct monitor {
 	long page_size;
 
 	uint64_t start_mono, interval_ns, end_ns; /* end_ns: 0 = no duration */
-	uint64_t tick_index, deadline, prev_tick_mono, period_sum_ns, periods;
+	uint64_t tick_index, prev_tick_mono, period_sum_ns, periods;
 	uint64_t rows_flushed; /* rows of samples.csv known to be on disk */
 	bool sampling; /* false once the recording stopped (duration, write error) */
 	bool done;
 	bool kill_pending; /* run after the duration: SIGKILL when the timer fires next */
+	bool final_armed;  /* the timer is set for the end of the duration */
+	/* Drift: the least-squares slope of wake-up time against slot number, kept online
+	 * (Welford), so that one late tick does not read as drift. */
+	double fit_n, fit_mean_k, fit_mean_t, fit_m2_k, fit_c_kt;
 	sigset_t old_mask;
 
 	pid_t child;   /* run: the launched command; 0 for watch */
@@ -506,26 +510,63 @@ static uint64_t late_threshold_ns(const struct monitor *m)
 	return tenth > NSEC_PER_MSEC ? tenth : NSEC_PER_MSEC;
 }
 
-/* Absolute deadlines start + k*interval: no drift. A tick that comes late is taken late,
- * once; slots that passed meanwhile are counted as missed, never taken in a burst. With a
- * duration, the last deadline is the end itself (pace 5, duration 7: 0, 5, 7). */
-static void schedule_next(struct monitor *m, uint64_t now)
+static void arm_timer(struct monitor *m, uint64_t at, uint64_t period)
 {
-	uint64_t k = m->tick_index + 1;
-	uint64_t next = m->start_mono + k * m->interval_ns;
-	if (next <= now) {
-		uint64_t due = (now - m->start_mono) / m->interval_ns + 1;
-		m->res->missed_slots += due - k;
-		k = due;
-		next = m->start_mono + k * m->interval_ns;
-	}
-	if (m->end_ns && next > m->end_ns)
-		next = m->end_ns;
-	m->tick_index = k;
-	m->deadline = next;
-	struct itimerspec it = { .it_value = { .tv_sec = (time_t)(next / NSEC_PER_SEC),
-					       .tv_nsec = (long)(next % NSEC_PER_SEC) } };
+	struct itimerspec it = {
+		.it_value = { .tv_sec = (time_t)(at / NSEC_PER_SEC), .tv_nsec = (long)(at % NSEC_PER_SEC) },
+		.it_interval = { .tv_sec = (time_t)(period / NSEC_PER_SEC),
+				 .tv_nsec = (long)(period % NSEC_PER_SEC) },
+	};
 	timerfd_settime(m->timerfd, TFD_TIMER_ABSTIME, &it, NULL);
+}
+
+/* Deadlines are start + k*interval on a periodic timerfd: the kernel keeps the schedule,
+ * so it cannot drift and costs no system call per tick. A tick that comes late is taken
+ * late, once; slots that passed meanwhile (the timer's extra expirations) are counted as
+ * missed, never taken in a burst. With a duration, the last deadline is the end itself
+ * (pace 5, duration 7: 0, 5, 7), on a one-shot timer. */
+static void schedule_from(struct monitor *m)
+{
+	uint64_t next = m->start_mono + (m->tick_index + 1) * m->interval_ns;
+	if (m->end_ns && next >= m->end_ns) {
+		m->final_armed = true;
+		arm_timer(m, m->end_ns, 0);
+	} else {
+		arm_timer(m, next, m->interval_ns);
+	}
+}
+
+static void fit_slot(struct monitor *m, double k, double t)
+{
+	m->fit_n += 1;
+	double dk = k - m->fit_mean_k;
+	m->fit_mean_k += dk / m->fit_n;
+	m->fit_mean_t += (t - m->fit_mean_t) / m->fit_n;
+	m->fit_m2_k += dk * (k - m->fit_mean_k);
+	m->fit_c_kt += dk * (t - m->fit_mean_t);
+}
+
+/* Which slot this wake-up is for, and whether it is the last one. */
+static bool account_wakeup(struct monitor *m, uint64_t expirations, uint64_t now)
+{
+	uint64_t deadline;
+	bool last;
+	if (m->final_armed) {
+		deadline = m->end_ns;
+		last = true;
+	} else {
+		m->res->missed_slots += expirations - 1;
+		m->tick_index += expirations;
+		deadline = m->start_mono + m->tick_index * m->interval_ns;
+		last = m->end_ns && now >= m->end_ns; /* so late that the end has passed */
+		fit_slot(m, (double)m->tick_index, (double)(now - m->start_mono) / 1e9);
+	}
+	uint64_t late = now > deadline ? now - deadline : 0;
+	if (late > late_threshold_ns(m))
+		m->res->late_ticks++;
+	if ((double)late / 1e9 > m->res->max_lateness_s)
+		m->res->max_lateness_s = (double)late / 1e9;
+	return last;
 }
 
 static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
@@ -533,7 +574,7 @@ static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
 	(void)loop, (void)events;
 	struct monitor *m = data;
 	uint64_t expirations;
-	if (read(fd, &expirations, sizeof(expirations)) < 0)
+	if (read(fd, &expirations, sizeof(expirations)) < 0 || !expirations)
 		return 0;
 	if (m->kill_pending && m->child && !m->child_reaped) {
 		kill(m->child, SIGKILL);
@@ -542,19 +583,14 @@ static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
 	if (!m->sampling)
 		return 0;
 	uint64_t now = clock_mono_ns();
-	uint64_t late = now > m->deadline ? now - m->deadline : 0;
-	if (late > late_threshold_ns(m))
-		m->res->late_ticks++;
-	if ((double)late / 1e9 > m->res->max_lateness_s)
-		m->res->max_lateness_s = (double)late / 1e9;
-	bool last = m->end_ns && m->deadline >= m->end_ns;
+	bool last = account_wakeup(m, expirations, now);
 	tick(m, now);
 	if (!m->sampling)
 		return 0;
 	if (last)
 		end_duration(m);
-	else
-		schedule_next(m, now);
+	else if (m->end_ns && m->start_mono + (m->tick_index + 1) * m->interval_ns >= m->end_ns)
+		schedule_from(m); /* the next deadline is the end */
 	check_end(m);
 	return 0;
 }
@@ -952,7 +988,7 @@ int monitor_record(const struct monitor_config *cfg, struct monitor_result *ret,
 		if (m.end_ns && m.end_ns <= m.start_mono)
 			end_duration(&m);
 		else
-			schedule_next(&m, m.start_mono);
+			schedule_from(&m);
 	}
 	check_end(&m);
 	r = loop_run(m.loop);
@@ -961,7 +997,11 @@ int monitor_record(const struct monitor_config *cfg, struct monitor_result *ret,
 	uint64_t end = clock_mono_ns();
 	ret->end_epoch = clock_unix_s();
 	ret->wall_s = (double)(end - m.start_mono) / 1e9;
-	ret->mean_period_s = m.periods ? (double)m.period_sum_ns / (double)m.periods / 1e9 : NAN;
+	/* Drift is measured per slot of the schedule (the slope of wake-up times); the mean
+	 * time between the samples actually taken also counts the slots that were missed. */
+	ret->mean_period_s = m.fit_n >= 2 && m.fit_m2_k > 0 ? m.fit_c_kt / m.fit_m2_k : NAN;
+	ret->mean_sample_interval_s = m.periods ? (double)m.period_sum_ns / (double)m.periods / 1e9
+						: NAN;
 	ret->sys_cpu_mean = m.sys_cpu_n ? m.sys_cpu_sum / (double)m.sys_cpu_n : NAN;
 	if (!m.done)
 		ret->end = END_TARGETS_GONE;

@@ -53,7 +53,9 @@ struct monitor_result {
 	double wall_s;
 	double start_epoch, end_epoch;
 	uint64_t ticks, late_ticks, missed_slots, rows;
-	double max_lateness_s, mean_period_s;
+	double max_lateness_s;
+	double mean_period_s;          /* per slot of the schedule: drift shows here */
+	double mean_sample_interval_s; /* between samples taken (missed slots count) */
 	size_t ncpus;
 	double sys_cpu_mean, sys_cpu_max;
 	struct energy energy;    /* closed; source/reason/domains remain */

@@ -70,6 +70,9 @@ void targets_free(struct target_set *ts)
 	free(ts->all);
 	pidmap_free(&ts->live);
 	pidmap_free(&ts->ignored);
+	free(ts->young);
+	ts->young = NULL;
+	ts->nyoung = ts->capyoung = 0;
 	if (ts->procfd >= 0)
 		close(ts->procfd);
 	if (ts->loadavgfd >= 0)
@@ -264,16 +267,15 @@ static int take_descendants(struct target_set *ts, struct candidate *c, size_t n
 	return added;
 }
 
-static bool process_created_since_last(struct target_set *ts)
+/* The last PID the kernel handed out (processes and threads alike), or 0. */
+static pid_t read_last_pid(struct target_set *ts)
 {
 	char buf[128];
 	ssize_t n = pread(ts->loadavgfd, buf, sizeof(buf) - 1, 0);
 	pid_t last;
 	if (n <= 0 || procfs_parse_last_pid(buf, (size_t)n, &last) < 0)
-		return true;
-	bool changed = last != ts->last_pid;
-	ts->last_pid = last;
-	return changed;
+		return 0;
+	return last;
 }
 
 /* Clock ticks since boot, the unit of a process's start time in /proc/PID/stat. */
@@ -285,18 +287,62 @@ static uint64_t boot_ticks_now(const struct target_set *ts)
 	       (uint64_t)now.tv_nsec * (uint64_t)ts->clk_tck / NSEC_PER_SEC;
 }
 
-/* Lists /proc; returns new PIDs (not followed, not known to be ignored) with their
- * parents. Marks the ignored ones still present with the current generation. By name, a
- * process that does not match but started less than YOUNG_NS ago is marked young. */
-static int list_new_pids(struct target_set *ts, struct candidate **ret, size_t *ret_n,
-			 bool by_name)
+/* What one discovery pass found: processes that are not followed (yet). */
+struct scan {
+	struct candidate *c;
+	size_t n, cap;
+	int added;               /* taken by name at once */
+	bool by_name;
+	uint64_t young_after;    /* by name: started after this (clock ticks) = young */
+	pid_t *young;            /* the young ones, for the next pass */
+	size_t nyoung, capyoung;
+};
+
+static int push_pid(pid_t **v, size_t *n, size_t *cap, pid_t pid)
 {
-	uint64_t young_after = 0;
-	if (by_name) {
-		uint64_t now = boot_ticks_now(ts);
-		uint64_t window = YOUNG_NS * (uint64_t)ts->clk_tck / NSEC_PER_SEC;
-		young_after = now > window ? now - window : 0;
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		pid_t *p = realloc(*v, nc * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = nc;
 	}
+	(*v)[(*n)++] = pid;
+	return 0;
+}
+
+/* Looks at one process that is not followed: a watched name is taken at once; anything
+ * else becomes a candidate (for a tree, its parent decides). */
+static int consider(struct target_set *ts, struct scan *sc, pid_t pid)
+{
+	struct proc_stat st;
+	if (read_stat_of(ts, pid, &st) < 0 || st.state == 'Z')
+		return 0;
+	if (sc->by_name && name_matches(ts, pid, &st)) {
+		if (targets_add(ts, pid, false, NULL) == 0)
+			sc->added++;
+		return 0;
+	}
+	bool young = sc->by_name && st.starttime >= sc->young_after;
+	if (young && push_pid(&sc->young, &sc->nyoung, &sc->capyoung, pid) < 0)
+		return -ENOMEM;
+	if (sc->n == sc->cap) {
+		size_t cap = sc->cap ? sc->cap * 2 : 64;
+		struct candidate *nc = realloc(sc->c, cap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		sc->c = nc;
+		sc->cap = cap;
+	}
+	sc->c[sc->n++] = (struct candidate){ .pid = pid, .ppid = st.ppid, .young = young };
+	return 0;
+}
+
+/* Lists /proc and considers every process that is neither followed nor known to be
+ * ignored; marks the ignored ones still present with the current generation. */
+static int scan_all(struct target_set *ts, struct scan *sc)
+{
 	int fd = openat(ts->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return neg_errno();
@@ -305,11 +351,9 @@ static int list_new_pids(struct target_set *ts, struct candidate **ret, size_t *
 		close(fd);
 		return -ENOMEM;
 	}
-	struct candidate *c = NULL;
-	size_t n = 0, cap = 0;
 	struct dirent *e;
 	int r = 0;
-	while ((e = readdir(d))) {
+	while (r == 0 && (e = readdir(d))) {
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
 		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
@@ -319,31 +363,36 @@ static int list_new_pids(struct target_set *ts, struct candidate **ret, size_t *
 			pidmap_put(&ts->ignored, pid, (void *)(uintptr_t)ts->gen);
 			continue;
 		}
-		struct proc_stat st;
-		if (read_stat_of(ts, pid, &st) < 0 || st.state == 'Z')
-			continue;
-		if (by_name && name_matches(ts, pid, &st)) {
-			targets_add(ts, pid, false, NULL);
-			r++;
-			continue;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct candidate *nc = realloc(c, cap * sizeof(*c));
-			if (!nc) {
-				r = -ENOMEM;
-				break;
-			}
-			c = nc;
-		}
-		bool young = by_name && st.starttime >= young_after;
-		if (young)
-			ts->young_pending = true;
-		c[n++] = (struct candidate){ .pid = pid, .ppid = st.ppid, .young = young };
+		r = consider(ts, sc, pid);
 	}
 	closedir(d);
-	*ret = c;
-	*ret_n = n;
+	return r;
+}
+
+/* A PID is also a thread ID: /proc/TID opens for a thread, though it is not listed. */
+static bool is_process(struct target_set *ts, pid_t pid)
+{
+	char path[32], buf[2048];
+	snprintf(path, sizeof(path), "%d/status", (int)pid);
+	ssize_t n = proc_read_file_at(ts->procfd, path, buf, sizeof(buf));
+	struct proc_status st;
+	return n > 0 && procfs_parse_status(buf, (size_t)n, &st) == 0 &&
+	       (st.have & STATUS_HAVE_TGID) && st.tgid == pid;
+}
+
+/* Only the PIDs handed out since the last pass, and the young ones of that pass: much
+ * cheaper than listing /proc on a busy machine, where something starts at most ticks. */
+static int scan_new(struct target_set *ts, struct scan *sc, pid_t from, pid_t to)
+{
+	int r = 0;
+	for (pid_t pid = from + 1; r == 0 && pid <= to; pid++)
+		if (pid != ts->self && !targets_find(ts, pid) && is_process(ts, pid))
+			r = consider(ts, sc, pid);
+	for (size_t i = 0; r == 0 && i < ts->nyoung; i++) {
+		pid_t pid = ts->young[i];
+		if ((pid <= from || pid > to) && !targets_find(ts, pid))
+			r = consider(ts, sc, pid);
+	}
 	return r;
 }
 
@@ -356,37 +405,51 @@ static void prune_ignored(struct target_set *ts)
 			pidmap_del(&ts->ignored, pid);
 }
 
+/* Up to this many new PIDs since the last pass are probed one by one; more (or a PID
+ * counter that wrapped) and /proc is listed. */
+#define PROBE_MAX 256
+
 int targets_discover(struct target_set *ts, uint64_t now_ns)
 {
 	bool by_name = ts->rule == RULE_NAMES;
 	bool tree = ts->rule == RULE_DESCENDANTS || ts->follow_children;
 	if (!by_name && !tree)
 		return 0;
+	pid_t prev = ts->last_pid, last = read_last_pid(ts);
 	/* A process may exec into a watched name without forking: re-read every name now
 	 * and then. */
 	bool recheck = by_name && now_ns - ts->last_full_scan_ns >= NAME_RECHECK_NS;
-	if (!process_created_since_last(ts) && !recheck && !ts->young_pending)
+	if (last && last == prev && !recheck && !ts->nyoung)
 		return 0;
-	ts->young_pending = false;
+	ts->last_pid = last;
 	if (recheck) {
 		pidmap_free(&ts->ignored);
 		ts->last_full_scan_ns = now_ns;
 	}
 	ts->gen++;
-	struct candidate *c = NULL;
-	size_t n = 0;
-	int r = list_new_pids(ts, &c, &n, by_name);
-	if (r >= 0) {
-		int added = r;
-		if (tree)
-			added += take_descendants(ts, c, n);
-		else
-			for (size_t i = 0; i < n; i++)
-				if (!c[i].young)
-					pidmap_put(&ts->ignored, c[i].pid, (void *)(uintptr_t)ts->gen);
-		prune_ignored(ts);
-		r = added;
+	struct scan sc = { .by_name = by_name };
+	if (by_name) {
+		uint64_t now = boot_ticks_now(ts);
+		uint64_t window = YOUNG_NS * (uint64_t)ts->clk_tck / NSEC_PER_SEC;
+		sc.young_after = now > window ? now - window : 0;
 	}
-	free(c);
+	bool full = recheck || !prev || !last || last < prev || last - prev > PROBE_MAX;
+	int r = full ? scan_all(ts, &sc) : scan_new(ts, &sc, prev, last);
+	if (r == 0) {
+		r = sc.added;
+		if (tree)
+			r += take_descendants(ts, sc.c, sc.n);
+		else
+			for (size_t i = 0; i < sc.n; i++)
+				if (!sc.c[i].young)
+					pidmap_put(&ts->ignored, sc.c[i].pid, (void *)(uintptr_t)ts->gen);
+		if (full)
+			prune_ignored(ts);
+	}
+	free(ts->young);
+	ts->young = sc.young;
+	ts->nyoung = sc.nyoung;
+	ts->capyoung = sc.capyoung;
+	free(sc.c);
 	return r;
 }

@@ -86,9 +86,10 @@ struct target_set {
 	pid_t last_pid;
 	uint64_t gen;
 	uint64_t last_full_scan_ns;
-	/* watch NAME: a process that did not match was young enough to still exec into (or
-	 * rename itself to) a watched name; it is not ignored, and the next tick scans. */
-	bool young_pending;
+	/* watch NAME: processes that did not match but are young enough to still exec into
+	 * (or rename themselves to) a watched name; looked at again at the next tick. */
+	pid_t *young;
+	size_t nyoung, capyoung;
 };
 
 int targets_init(struct target_set *ts, enum target_rule rule, const struct pk_log *log);

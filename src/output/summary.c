@@ -155,6 +155,8 @@ static void json_recording(struct json *j, const struct monitor_config *cfg,
 	json_double(j, res->max_lateness_s, 6);
 	json_key(j, "mean_period_s");
 	json_double(j, res->mean_period_s, 6);
+	json_key(j, "mean_sample_interval_s");
+	json_double(j, res->mean_sample_interval_s, 6);
 	json_key(j, "rows");
 	json_int(j, (int64_t)res->rows);
 	if (res->end == END_WRITE_ERROR) {

@@ -114,7 +114,8 @@ int procfs_parse_stat(const char *buf, size_t len, struct proc_stat *ret)
 }
 
 /* Calls fn(key, keylen, value-cursor) for each "Key:  value" line. */
-typedef void (*kv_fn)(const char *key, size_t keylen, struct cur *val, void *data);
+/* Returns false when it has what it needs: the rest of the file is not looked at. */
+typedef bool (*kv_fn)(const char *key, size_t keylen, struct cur *val, void *data);
 
 static void for_each_kv(const char *buf, size_t len, kv_fn fn, void *data)
 {
@@ -127,7 +128,8 @@ static void for_each_kv(const char *buf, size_t len, kv_fn fn, void *data)
 		const char *colon = memchr(p, ':', (size_t)(le - p));
 		if (colon) {
 			struct cur v = { colon + 1, le };
-			fn(p, (size_t)(colon - p), &v, data);
+			if (!fn(p, (size_t)(colon - p), &v, data))
+				break;
 		}
 		p = nl + 1;
 	}
@@ -143,7 +145,7 @@ struct status_acc {
 	bool voluntary, involuntary;
 };
 
-static void status_kv(const char *key, size_t keylen, struct cur *v, void *data)
+static bool status_kv(const char *key, size_t keylen, struct cur *v, void *data)
 {
 	struct status_acc *a = data;
 	struct proc_status *s = &a->s;
@@ -160,10 +162,14 @@ static void status_kv(const char *key, size_t keylen, struct cur *v, void *data)
 	} else if (key_is(key, keylen, "Uid") && read_u64(v, &x) && x <= UINT32_MAX) {
 		s->uid = (uid_t)x;
 		s->have |= STATUS_HAVE_UID;
+	} else if (key_is(key, keylen, "Tgid") && read_u64(v, &x) && x > 0 && x <= INT32_MAX) {
+		s->tgid = (pid_t)x;
+		s->have |= STATUS_HAVE_TGID;
 	} else if (key_is(key, keylen, "Threads") && read_u64(v, &x) && x <= INT64_MAX) {
 		s->threads = (int64_t)x;
 		s->have |= STATUS_HAVE_THREADS;
 	}
+	return true;
 }
 
 int procfs_parse_status(const char *buf, size_t len, struct proc_status *ret)
@@ -183,7 +189,7 @@ struct io_acc {
 	unsigned seen;
 };
 
-static void io_kv(const char *key, size_t keylen, struct cur *v, void *data)
+static bool io_kv(const char *key, size_t keylen, struct cur *v, void *data)
 {
 	struct io_acc *a = data;
 	static const char *const keys[] = { "rchar", "wchar", "read_bytes", "write_bytes",
@@ -193,6 +199,7 @@ static void io_kv(const char *key, size_t keylen, struct cur *v, void *data)
 	for (unsigned i = 0; i < 5; i++)
 		if (key_is(key, keylen, keys[i]) && read_u64(v, dst[i]))
 			a->seen |= 1u << i;
+	return a->seen != 0x1f;
 }
 
 int procfs_parse_io(const char *buf, size_t len, struct proc_io *ret)
@@ -211,12 +218,12 @@ struct pss_acc {
 	unsigned seen;
 };
 
-static void pss_kv(const char *key, size_t keylen, struct cur *v, void *data)
+static bool pss_kv(const char *key, size_t keylen, struct cur *v, void *data)
 {
 	struct pss_acc *a = data;
 	uint64_t x;
 	if (!read_u64(v, &x) || x > UINT64_MAX / 2048) /* kB, and two of them are added */
-		return;
+		return true;
 	if (key_is(key, keylen, "Pss")) {
 		a->pss = x;
 		a->seen |= 1;
@@ -227,6 +234,7 @@ static void pss_kv(const char *key, size_t keylen, struct cur *v, void *data)
 		a->priv_dirty = x;
 		a->seen |= 4;
 	}
+	return a->seen != 7;
 }
 
 int procfs_parse_smaps_rollup(const char *buf, size_t len, struct proc_pss *ret)
@@ -300,7 +308,7 @@ struct mem_acc {
 	unsigned seen;
 };
 
-static void mem_kv(const char *key, size_t keylen, struct cur *v, void *data)
+static bool mem_kv(const char *key, size_t keylen, struct cur *v, void *data)
 {
 	struct mem_acc *a = data;
 	static const char *const keys[] = { "MemTotal", "MemAvailable", "SwapTotal", "SwapFree" };
@@ -312,6 +320,7 @@ static void mem_kv(const char *key, size_t keylen, struct cur *v, void *data)
 			a->seen |= 1u << i;
 		}
 	}
+	return a->seen != 0xf;
 }
 
 int procfs_parse_meminfo(const char *buf, size_t len, struct meminfo *ret)

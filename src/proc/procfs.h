@@ -32,6 +32,7 @@ enum {
 	STATUS_HAVE_CTX = 1 << 1,
 	STATUS_HAVE_UID = 1 << 2,
 	STATUS_HAVE_THREADS = 1 << 3,
+	STATUS_HAVE_TGID = 1 << 4,
 };
 struct proc_status {
 	unsigned have;
@@ -39,6 +40,7 @@ struct proc_status {
 	uint64_t ctx_voluntary, ctx_involuntary;
 	uid_t uid;
 	int64_t threads;
+	pid_t tgid; /* the process a thread belongs to (itself for a process) */
 };
 int procfs_parse_status(const char *buf, size_t len, struct proc_status *ret);
 

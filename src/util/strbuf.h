@@ -18,7 +18,17 @@ struct strbuf {
 
 void sb_add(struct strbuf *sb, const void *data, size_t n);
 void sb_adds(struct strbuf *sb, const char *s);
-void sb_addc(struct strbuf *sb, char c);
+void sb_addc_slow(struct strbuf *sb, char c);
+/* One byte; inline because the row formatters add a separator per field. */
+static inline void sb_addc(struct strbuf *sb, char c)
+{
+	if (sb->len + 2 <= sb->cap && !sb->failed) {
+		sb->buf[sb->len++] = c;
+		sb->buf[sb->len] = '\0';
+	} else {
+		sb_addc_slow(sb, c);
+	}
+}
 void sb_addf(struct strbuf *sb, const char *fmt, ...) _printf_(2, 3);
 void sb_add_u64(struct strbuf *sb, uint64_t v);
 void sb_add_i64(struct strbuf *sb, int64_t v);
