@@ -11,6 +11,7 @@
 #define EXIT_USAGE 2
 
 int cmd_list(int argc, char **argv);
+int cmd_py(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_stat(int argc, char **argv);

@@ -25,6 +25,8 @@ int fuzz_csv_field(const uint8_t *data, size_t size);
 int fuzz_json_escape(const uint8_t *data, size_t size);
 int fuzz_python_walk(const uint8_t *data, size_t size);
 int fuzz_event_spec(const uint8_t *data, size_t size);
+int fuzz_folded_reader(const uint8_t *data, size_t size);
+int fuzz_proc_maps(const uint8_t *data, size_t size);
 int fuzz_csv_reader(const uint8_t *data, size_t size);
 
 /* A property every input must keep; a violation is a crash for the fuzzer to report. */

@@ -27,7 +27,10 @@ static const struct target targets[] = {
 	{ "parse_numbers", fuzz_parse_numbers },
 	{ "csv_field", fuzz_csv_field },
 	{ "json_escape", fuzz_json_escape },
+	{ "python_walk", fuzz_python_walk },
 	{ "event_spec", fuzz_event_spec },
+	{ "folded_reader", fuzz_folded_reader },
+	{ "proc_maps", fuzz_proc_maps },
 	{ "csv_reader", fuzz_csv_reader },
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))

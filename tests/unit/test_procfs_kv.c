@@ -48,7 +48,8 @@ static void test_status_normal(void **state)
 	struct proc_status st;
 	assert_int_equal(PARSE_FIXTURE(procfs_parse_status, "normal.status", &st), 0);
 	assert_int_equal(st.have, STATUS_HAVE_SWAP | STATUS_HAVE_CTX | STATUS_HAVE_UID |
-					  STATUS_HAVE_THREADS);
+					  STATUS_HAVE_THREADS | STATUS_HAVE_TGID);
+	assert_int_equal(st.tgid, 5310);
 	assert_int_equal(st.vm_swap_kb, 0);
 	assert_int_equal(st.ctx_voluntary, 1);
 	assert_int_equal(st.ctx_involuntary, 0);
@@ -60,7 +61,9 @@ static void test_status_kernel_thread_has_no_swap_line(void **state)
 {
 	struct proc_status st;
 	assert_int_equal(PARSE_FIXTURE(procfs_parse_status, "kthread.status", &st), 0);
-	assert_int_equal(st.have, STATUS_HAVE_CTX | STATUS_HAVE_UID | STATUS_HAVE_THREADS);
+	assert_int_equal(st.have, STATUS_HAVE_CTX | STATUS_HAVE_UID | STATUS_HAVE_THREADS |
+					  STATUS_HAVE_TGID);
+	assert_int_equal(st.tgid, 2);
 	assert_int_equal(st.ctx_voluntary, 58);
 	assert_int_equal(st.threads, 1);
 }

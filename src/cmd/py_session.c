@@ -1,0 +1,872 @@
+/* The sampling session of profkit py: one timerfd on absolute CLOCK_MONOTONIC deadlines in
+ * the shared event loop; at each tick every thread of the target is walked (src/python),
+ * its CPU clock read (/proc/PID/task/TID/schedstat) and the sample added to the profile
+ * (analysis/pyprof) weighted by the time measured since that thread's previous sample. */
+#include "cmd/py_session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "analysis/pyprof.h"
+#include "cmd/cmd.h"
+#include "core/clock.h"
+#include "core/outdir.h"
+#include "output/csv.h"
+#include "output/py_report.h"
+#include "python/python.h"
+#include "util/pidmap.h"
+#include "util/strbuf.h"
+
+extern char **environ;
+
+struct tinfo {
+	int fd;          /* schedstat (or stat); -1 when unreadable */
+	bool stat_fallback;
+	uint64_t seen_tick;
+	int index;       /* in the profile */
+	uint64_t tstate;
+};
+
+struct py_target {
+	pid_t pid;
+	struct py_proc *proc;
+	struct py_info info;
+	int pidfd;
+	bool alive;
+	char comm[64];
+	uint32_t *code_frame; /* py_code id -> profile frame id + 1 */
+	size_t ncode_frame;
+	struct pidmap threads; /* tid -> struct tinfo */
+	uint64_t walks, walk_fail;
+};
+
+struct py_session {
+	struct py_session_opts o;
+	struct loop *loop;
+	struct pyprof *prof;
+	struct py_target target;
+	bool have_target;
+	enum py_state state;
+	int timerfd;
+	bool timer_in_loop;
+	uint64_t interval_ns, start_ns, end_ns, k, ticks, missed;
+	uint64_t late_sum_ns, late_max_ns, first_tick_ns, last_tick_ns;
+	bool final_armed;
+	long clk_tck;
+	pid_t child;          /* launched command */
+	int child_pidfd;
+	int child_status;     /* -1 while running */
+	bool status_shown;
+	double last_status;
+	bool warned_qualnames;
+	uint32_t frame_ids[PY_MAX_DEPTH];
+};
+
+/* ---- target threads ------------------------------------------------------------------- */
+
+static int open_thread_clock(pid_t pid, pid_t tid, bool *ret_fallback)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	*ret_fallback = false;
+	if (fd >= 0)
+		return fd;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	*ret_fallback = true;
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* The thread's own CPU time: schedstat's first field (ns), else utime+stime from stat. */
+static uint64_t thread_cpu_ns(struct py_session *s, struct tinfo *ti)
+{
+	char buf[512];
+	if (ti->fd < 0)
+		return PYPROF_NO_CPU;
+	ssize_t n = pread(ti->fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return PYPROF_NO_CPU;
+	buf[n] = '\0';
+	char *end;
+	if (!ti->stat_fallback) {
+		uint64_t v = strtoull(buf, &end, 10);
+		return end == buf ? PYPROF_NO_CPU : v;
+	}
+	const char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	/* After "comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2)
+		return PYPROF_NO_CPU;
+	return (uint64_t)(ut + st) * (NSEC_PER_SEC / (uint64_t)s->clk_tck);
+}
+
+static void thread_label(pid_t pid, pid_t tid, char *out, size_t size)
+{
+	char path[64], comm[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (n > 0) {
+			comm[n] = '\0';
+			comm[strcspn(comm, "\n")] = '\0';
+		}
+	}
+	snprintf(out, size, "%s (%d)", *comm ? comm : "thread", (int)tid);
+}
+
+static struct tinfo *thread_info(struct py_session *s, struct py_target *t, const struct py_thread *th)
+{
+	pid_t key = th->tid > 0 ? th->tid : (pid_t)-2 - (pid_t)(th->tstate & 0xfffffff);
+	struct tinfo *ti = pidmap_get(&t->threads, key);
+	if (ti && ti->tstate == th->tstate)
+		return ti;
+	if (ti) { /* the same tid with another thread state: a new thread */
+		if (ti->fd >= 0)
+			close(ti->fd);
+		free(pidmap_del(&t->threads, key));
+	}
+	ti = calloc(1, sizeof(*ti));
+	if (!ti)
+		return NULL;
+	char label[96];
+	ti->tstate = th->tstate;
+	if (th->tid > 0) {
+		ti->fd = open_thread_clock(t->pid, th->tid, &ti->stat_fallback);
+		thread_label(t->pid, th->tid, label, sizeof(label));
+	} else {
+		ti->fd = -1;
+		snprintf(label, sizeof(label), "thread 0x%" PRIx64, th->thread_id);
+	}
+	ti->index = pyprof_thread(s->prof, t->pid, th->tid, th->tstate, label);
+	if (ti->index < 0 || pidmap_put(&t->threads, key, ti) < 0) {
+		if (ti->fd >= 0)
+			close(ti->fd);
+		free(ti);
+		return NULL;
+	}
+	return ti;
+}
+
+/* Threads not seen for a while are gone: close their clocks. */
+static void sweep_threads(struct py_session *s, struct py_target *t)
+{
+	pid_t pid;
+	void *val;
+	for (size_t it = 0; pidmap_next(&t->threads, &it, &pid, &val);) {
+		struct tinfo *ti = val;
+		if (ti->seen_tick + 2 >= s->ticks)
+			continue;
+		if (ti->fd >= 0)
+			close(ti->fd);
+		free(pidmap_del(&t->threads, pid));
+	}
+}
+
+static uint32_t frame_of(struct py_session *s, struct py_target *t, const struct py_code *c)
+{
+	if (c->id >= t->ncode_frame) {
+		size_t n = t->ncode_frame ? t->ncode_frame : 256;
+		while (n <= c->id)
+			n *= 2;
+		uint32_t *m = realloc(t->code_frame, n * sizeof(*m));
+		if (!m)
+			return UINT32_MAX;
+		memset(m + t->ncode_frame, 0, (n - t->ncode_frame) * sizeof(*m));
+		t->code_frame = m;
+		t->ncode_frame = n;
+	}
+	if (!t->code_frame[c->id]) {
+		uint32_t id = pyprof_frame(s->prof, c->name, c->qualname, c->filename, c->firstlineno);
+		if (id == UINT32_MAX)
+			return id;
+		t->code_frame[c->id] = id + 1;
+	}
+	return t->code_frame[c->id] - 1;
+}
+
+static int on_thread(void *userdata, const struct py_thread *th)
+{
+	struct py_session *s = userdata;
+	struct py_target *t = &s->target;
+	struct tinfo *ti = thread_info(s, t, th);
+	if (!ti)
+		return -ENOMEM;
+	ti->seen_tick = s->ticks;
+	if (th->status < 0) {
+		pyprof_drop(s->prof, ti->index);
+		return 0;
+	}
+	for (size_t i = 0; i < th->nframes; i++) {
+		s->frame_ids[i] = frame_of(s, t, th->frames[i]);
+		if (s->frame_ids[i] == UINT32_MAX)
+			return -ENOMEM;
+	}
+	return pyprof_sample(s->prof, ti->index, s->frame_ids, th->nframes, thread_cpu_ns(s, ti));
+}
+
+/* ---- the tick ------------------------------------------------------------------------- */
+
+static void end_sampling(struct py_session *s, enum py_state state);
+
+static void show_status(struct py_session *s, double elapsed)
+{
+	if (!s->o.status_line)
+		return;
+	if (s->status_shown && elapsed - s->last_status < 0.2)
+		return;
+	struct pyprof_totals tot;
+	pyprof_totals(s->prof, &tot);
+	s->last_status = elapsed;
+	fprintf(stderr, "\r\033[Kprofkit: %.1f s, %llu samples (%llu dropped), %zu thread%s",
+		elapsed, (unsigned long long)tot.samples, (unsigned long long)tot.dropped,
+		tot.threads, tot.threads == 1 ? "" : "s");
+	s->status_shown = true;
+}
+
+void py_session_clear_status(struct py_session *s)
+{
+	if (s->status_shown)
+		fputs("\r\033[K", stderr);
+	s->status_shown = false;
+}
+
+static void sample(struct py_session *s, uint64_t now)
+{
+	struct py_target *t = &s->target;
+	if (!s->ticks)
+		s->first_tick_ns = now;
+	s->last_tick_ns = now;
+	s->ticks++;
+	pyprof_tick_begin(s->prof, now);
+	if (t->alive) {
+		t->walks++;
+		int r = py_frame_walk(t->proc, on_thread, s);
+		if (r == -EAGAIN) {
+			t->walk_fail++;
+			pyprof_drop_pid(s->prof, t->pid);
+		} else if (r < 0 && r != -ENOMEM) {
+			/* Gone (ESRCH) or no longer readable: the end of this target. */
+			t->walk_fail++;
+			t->alive = false;
+		}
+	}
+	pyprof_tick_end(s->prof);
+	if ((s->ticks & 255) == 0)
+		sweep_threads(s, t);
+	show_status(s, (double)(now - s->first_tick_ns) / 1e9);
+	if (!t->alive)
+		end_sampling(s, PY_TARGET_EXITED);
+}
+
+static int arm(struct py_session *s, uint64_t first_ns, uint64_t period_ns)
+{
+	struct itimerspec it = {
+		.it_value = { (time_t)(first_ns / NSEC_PER_SEC), (long)(first_ns % NSEC_PER_SEC) },
+		.it_interval = { (time_t)(period_ns / NSEC_PER_SEC), (long)(period_ns % NSEC_PER_SEC) },
+	};
+	return timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &it, NULL) < 0 ? neg_errno() : 0;
+}
+
+/* Deadlines are start + k * interval (a periodic timer on absolute time: no drift). A tick
+ * that comes late is taken late, once: the expirations it missed are counted, not taken in
+ * a burst. With a duration, the last sample is at its end exactly. */
+static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
+{
+	(void)loop, (void)events;
+	struct py_session *s = data;
+	uint64_t exp;
+	if (read(fd, &exp, sizeof(exp)) != sizeof(exp) || s->state != PY_SAMPLING)
+		return 0;
+	uint64_t now = clock_mono_ns();
+	if (s->final_armed) {
+		sample(s, now);
+		end_sampling(s, PY_STOPPED);
+		return 0;
+	}
+	uint64_t k = (now - s->start_ns) / s->interval_ns;
+	if (k > s->k + 1)
+		s->missed += k - s->k - 1;
+	s->k = k;
+	uint64_t late = now - (s->start_ns + k * s->interval_ns);
+	s->late_sum_ns += late;
+	if (late > s->late_max_ns)
+		s->late_max_ns = late;
+	sample(s, now);
+	if (s->state != PY_SAMPLING || !s->end_ns)
+		return 0;
+	if (now >= s->end_ns) {
+		end_sampling(s, PY_STOPPED);
+	} else if (s->start_ns + (k + 1) * s->interval_ns > s->end_ns) {
+		s->final_armed = true;
+		arm(s, s->end_ns, 0);
+	}
+	return 0;
+}
+
+static void disarm(struct py_session *s)
+{
+	struct itimerspec off = { 0 };
+	timerfd_settime(s->timerfd, 0, &off, NULL);
+}
+
+static void end_sampling(struct py_session *s, enum py_state state)
+{
+	if (s->state != PY_SAMPLING)
+		return;
+	disarm(s);
+	s->state = state;
+	py_session_clear_status(s);
+	if (s->o.on_end)
+		s->o.on_end(s->o.userdata);
+	else
+		loop_quit(s->loop);
+}
+
+static int on_pidfd(struct loop *loop, int fd, uint32_t events, void *data)
+{
+	(void)events;
+	struct py_session *s = data;
+	loop_del(loop, fd);
+	if (fd == s->child_pidfd) {
+		siginfo_t si = { 0 };
+		if (waitid(P_PID, (id_t)s->child, &si, WEXITED | WNOHANG) == 0 && si.si_pid == s->child)
+			s->child_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+		close(fd);
+		s->child_pidfd = -1;
+		if (s->target.pidfd != fd && s->target.alive)
+			return 0; /* the launcher ended; its Python child may go on */
+		s->target.pidfd = -1;
+	} else if (fd == s->target.pidfd) {
+		close(fd);
+		s->target.pidfd = -1;
+	}
+	/* The target is gone: one last sample (which finds it gone) ends the session. */
+	if (s->state == PY_SAMPLING && s->target.alive) {
+		s->target.alive = false;
+		end_sampling(s, PY_TARGET_EXITED);
+	}
+	return 0;
+}
+
+/* ---- attaching ------------------------------------------------------------------------ */
+
+static void target_release(struct py_session *s)
+{
+	struct py_target *t = &s->target;
+	if (!s->have_target)
+		return;
+	pid_t pid;
+	void *val;
+	for (size_t it = 0; pidmap_next(&t->threads, &it, &pid, &val);) {
+		struct tinfo *ti = val;
+		if (ti->fd >= 0)
+			close(ti->fd);
+		free(ti);
+	}
+	pidmap_free(&t->threads);
+	if (t->pidfd >= 0) {
+		if (t->pidfd != s->child_pidfd) {
+			loop_del(s->loop, t->pidfd);
+			close(t->pidfd);
+		}
+	}
+	py_proc_free(t->proc);
+	free(t->code_frame);
+	memset(t, 0, sizeof(*t));
+	t->pidfd = -1;
+	s->have_target = false;
+}
+
+static void read_comm(pid_t pid, char *out, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "re");
+	out[0] = '\0';
+	if (f) {
+		if (fgets(out, (int)size, f))
+			out[strcspn(out, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+static void log_fn(void *userdata, enum pk_log_level level, const char *msg)
+{
+	struct py_session *s = userdata;
+	if (level == PK_LOG_DEBUG)
+		return;
+	py_session_clear_status(s);
+	if (level >= PK_LOG_ERROR)
+		error("%s", msg);
+	else if (level == PK_LOG_WARN)
+		warning("%s", msg);
+}
+
+/* One clear line for each way attaching fails. */
+static int attach_error(pid_t pid, int r, const struct py_info *info)
+{
+	char comm[64];
+	read_comm(pid, comm, sizeof(comm));
+	switch (r) {
+	case -ESRCH:
+		return error("no process with PID %d", (int)pid);
+	case -EPERM:
+	case -EACCES:
+		return error("not permitted to read the memory of PID %d (%s): needs CAP_SYS_PTRACE "
+			     "(or run as root), and a ptrace scope that allows it",
+			     (int)pid, comm);
+	case -ENOTSUP:
+		return error("PID %d (%s) runs Python %u.%u, which profkit does not read "
+			     "(CPython 3.8 to 3.13 and newer)",
+			     (int)pid, comm, info->major, info->minor);
+	case -EPROTO:
+		return error("PID %d (%s) has a Python runtime in %s, but its version cannot be told",
+			     (int)pid, comm, info->elf_path);
+	case -ENOEXEC: {
+		pid_t child = py_find_python_child(pid);
+		if (child > 0) {
+			char cc[64];
+			read_comm(child, cc, sizeof(cc));
+			return error("PID %d (%s) is not a Python process; its child %d (%s) is: "
+				     "profkit py -p %d", (int)pid, comm, (int)child, cc, (int)child);
+		}
+		return error("PID %d (%s) is not a Python process (no libpython or _PyRuntime in it)",
+			     (int)pid, comm);
+	}
+	default:
+		return error("cannot attach to PID %d: %s", (int)pid, strerror(-r));
+	}
+}
+
+/* Class.method patterns cannot match before 3.11, which has no co_qualname: say so once. */
+static void warn_qualified(struct py_session *s)
+{
+	const struct py_info *i = &s->target.info;
+	if (!s->have_target || s->warned_qualnames || i->major > 3 || (i->major == 3 && i->minor >= 11))
+		return;
+	struct pyprof_result r[PYPROF_MAX_FUNCS];
+	size_t n = pyprof_results(s->prof, r, PYPROF_MAX_FUNCS, false);
+	for (size_t k = 0; k < n; k++)
+		if (pyprof_pattern_is_qualified(r[k].pattern)) {
+			py_session_clear_status(s);
+			warning("'%s': qualified names (Class.method) need CPython 3.11 or newer; "
+				"PID %d runs %u.%u, where only plain names match",
+				r[k].pattern, (int)s->target.pid, i->major, i->minor);
+			s->warned_qualnames = true;
+			return;
+		}
+}
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int py_session_start(struct py_session *s, pid_t pid, double wait_s)
+{
+	struct pk_log log = { log_fn, s };
+	struct py_info info;
+	struct py_proc *proc = NULL;
+	int r;
+	uint64_t deadline = clock_mono_ns() + (uint64_t)(wait_s * 1e9);
+	pid_t attach_pid = pid;
+	for (;;) {
+		r = py_proc_attach(attach_pid, &log, &info, &proc);
+		if (r == -ENOEXEC && wait_s > 0) {
+			pid_t child = py_find_python_child(pid);
+			if (child > 0) {
+				attach_pid = child;
+				r = py_proc_attach(attach_pid, &log, &info, &proc);
+			}
+		}
+		if (r == 0 || wait_s <= 0 || clock_mono_ns() > deadline ||
+		    (r != -ENOEXEC && r != -EPROTO))
+			break;
+		if (s->child && s->child_status < 0) { /* the launched command died already? */
+			siginfo_t si = { 0 };
+			if (waitid(P_PID, (id_t)s->child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+			    si.si_pid == s->child)
+				break;
+		}
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (r < 0)
+		return attach_error(attach_pid, r, &info);
+	target_release(s);
+	struct py_target *t = &s->target;
+	t->pid = attach_pid;
+	t->proc = proc;
+	t->info = info;
+	t->alive = true;
+	t->pidfd = attach_pid == s->child && s->child_pidfd >= 0 ? s->child_pidfd : pidfd_open_(attach_pid);
+	read_comm(attach_pid, t->comm, sizeof(t->comm));
+	s->have_target = true;
+	if (t->pidfd >= 0 && t->pidfd != s->child_pidfd &&
+	    loop_add(s->loop, t->pidfd, EPOLLIN, on_pidfd, s) < 0) {
+		close(t->pidfd);
+		t->pidfd = -1;
+	}
+	warn_qualified(s);
+	s->state = PY_SAMPLING;
+	s->final_armed = false;
+	s->k = 0;
+	s->start_ns = clock_mono_ns();
+	s->end_ns = s->o.duration_s >= 0 ? s->start_ns + (uint64_t)(s->o.duration_s * 1e9) : 0;
+	sample(s, s->start_ns);
+	if (s->state != PY_SAMPLING)
+		return 0;
+	if (s->end_ns && s->end_ns <= s->start_ns) {
+		end_sampling(s, PY_STOPPED);
+		return 0;
+	}
+	uint64_t first = s->start_ns + s->interval_ns;
+	if (s->end_ns && first >= s->end_ns) {
+		s->final_armed = true;
+		r = arm(s, s->end_ns, 0);
+	} else {
+		r = arm(s, first, s->interval_ns);
+	}
+	if (r < 0)
+		return error("cannot start the sampling timer: %s", strerror(-r));
+	return 0;
+}
+
+void py_session_stop(struct py_session *s)
+{
+	end_sampling(s, PY_STOPPED);
+}
+
+int py_session_set_interval(struct py_session *s, double interval_s)
+{
+	s->o.interval_s = interval_s;
+	s->interval_ns = (uint64_t)(interval_s * 1e9 + 0.5);
+	if (s->state != PY_SAMPLING || s->final_armed)
+		return 0;
+	/* A new grid from now on; the samples so far keep their measured weights. */
+	uint64_t now = clock_mono_ns();
+	s->start_ns = now;
+	s->k = 0;
+	if (s->end_ns && now + s->interval_ns >= s->end_ns) {
+		s->final_armed = true;
+		return arm(s, s->end_ns, 0);
+	}
+	return arm(s, now + s->interval_ns, s->interval_ns);
+}
+
+int py_session_add(struct py_session *s, const char *pattern)
+{
+	int r = pyprof_add_function(s->prof, pattern);
+	if (r == -EINVAL)
+		return usage_error("py", "invalid function '%s': expected NAME, Class.method, "
+				   "module:NAME or path/file.py:NAME (globs allowed)", pattern);
+	if (r == -EEXIST)
+		return usage_error("py", "function '%s' is already profiled", pattern);
+	if (r == -E2BIG)
+		return usage_error("py", "too many functions (at most %d)", PYPROF_MAX_FUNCS);
+	if (r < 0)
+		return error("out of memory");
+	warn_qualified(s);
+	return 0;
+}
+
+int py_session_remove(struct py_session *s, const char *pattern)
+{
+	if (pyprof_remove_function(s->prof, pattern) < 0)
+		return usage_error("py", "function '%s' is not profiled", pattern);
+	return 0;
+}
+
+static void describe(struct py_session *s, char *out, size_t size)
+{
+	const struct py_target *t = &s->target;
+	if (!s->have_target) {
+		snprintf(out, size, "no target");
+		return;
+	}
+	const struct py_info *i = &t->info;
+	char ver[32];
+	if (i->version_hex)
+		snprintf(ver, sizeof(ver), "%u.%u.%u", i->major, i->minor, (i->version_hex >> 8) & 0xff);
+	else
+		snprintf(ver, sizeof(ver), "%u.%u", i->major, i->minor);
+	snprintf(out, size, "PID %d (%s), CPython %s", (int)t->pid, t->comm, ver);
+}
+
+static const char *state_name(enum py_state st)
+{
+	switch (st) {
+	case PY_IDLE:
+		return "idle";
+	case PY_SAMPLING:
+		return "sampling";
+	case PY_STOPPED:
+		return "stopped";
+	default:
+		return "target exited";
+	}
+}
+
+static double rate_hz(const struct py_session *s)
+{
+	if (s->ticks < 2 || s->last_tick_ns <= s->first_tick_ns)
+		return 0;
+	return (double)(s->ticks - 1) / ((double)(s->last_tick_ns - s->first_tick_ns) / 1e9);
+}
+
+static void fill_meta(struct py_session *s, struct py_report_meta *m, struct pyprof_totals *tot,
+		      char *target, size_t size)
+{
+	describe(s, target, size);
+	pyprof_totals(s->prof, tot);
+	*m = (struct py_report_meta){ .target = target, .interval_s = s->o.interval_s,
+				      .rate_hz = rate_hz(s), .totals = tot,
+				      .state = state_name(s->state) };
+	uint64_t calls = 0, bytes = 0;
+	if (s->target.proc)
+		py_proc_io(s->target.proc, &calls, &bytes);
+	m->have_sampler = true;
+	m->ticks = s->ticks;
+	m->late_skipped = s->missed;
+	m->late_mean_us = s->ticks > 1 ? (double)s->late_sum_ns / 1e3 / (double)(s->ticks - 1) : 0;
+	m->reads_per_tick = tot->ticks ? (double)calls / (double)tot->ticks : 0;
+	m->bytes_per_tick = tot->ticks ? (double)bytes / (double)tot->ticks : 0;
+}
+
+void py_session_print_results(struct py_session *s)
+{
+	struct pyprof_result *r = calloc(PYPROF_MAX_FUNCS, sizeof(*r));
+	if (!r) {
+		error("out of memory");
+		return;
+	}
+	size_t n = pyprof_results(s->prof, r, PYPROF_MAX_FUNCS, s->o.by_time);
+	struct py_report_meta meta;
+	struct pyprof_totals tot;
+	char target[256];
+	fill_meta(s, &meta, &tot, target, sizeof(target));
+	struct strbuf sb = STRBUF_INIT;
+	py_report_table(&sb, r, n, &meta);
+	py_session_clear_status(s);
+	fputs(sb_str(&sb), stdout);
+	fflush(stdout);
+	sb_free(&sb);
+	free(r);
+}
+
+void py_session_print_status(struct py_session *s)
+{
+	char target[256];
+	struct pyprof_totals tot;
+	describe(s, target, sizeof(target));
+	pyprof_totals(s->prof, &tot);
+	uint64_t calls = 0, bytes = 0;
+	if (s->target.proc)
+		py_proc_io(s->target.proc, &calls, &bytes);
+	double per = tot.ticks ? (double)calls / (double)tot.ticks : 0;
+	py_session_clear_status(s);
+	printf("target:   %s\n", target);
+	printf("state:    %s\n", state_name(s->state));
+	printf("interval: %g s (requested), %.0f samples/s achieved, %llu late ticks skipped, "
+	       "mean lateness %.1f us\n",
+	       s->o.interval_s, rate_hz(s), (unsigned long long)s->missed,
+	       s->ticks > 1 ? (double)s->late_sum_ns / 1e3 / (double)(s->ticks - 1) : 0.0);
+	printf("samples:  %llu taken, %llu dropped, over %.2f s, %zu thread%s\n",
+	       (unsigned long long)tot.samples, (unsigned long long)tot.dropped, tot.wall_s,
+	       tot.threads, tot.threads == 1 ? "" : "s");
+	printf("memory:   %.1f reads and %.0f bytes per sample; %zu functions, %zu stacks\n", per,
+	       tot.ticks ? (double)bytes / (double)tot.ticks : 0.0, tot.frames, tot.stacks);
+	fflush(stdout);
+}
+
+static int write_file(const char *prefix, const char *ext, struct strbuf *sb)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s%s", prefix, ext) >= (int)sizeof(path))
+		return error("output name too long: %s%s", prefix, ext);
+	if (sb->failed)
+		return error("out of memory writing %s", path);
+	int fd = outdir_open_file(AT_FDCWD, path);
+	if (fd < 0)
+		return error("cannot create %s: %s", path, strerror(-fd));
+	int r = write_all(fd, sb->buf, sb->len);
+	if (close(fd) < 0 && r == 0)
+		r = neg_errno();
+	if (r < 0)
+		return error("cannot write %s: %s", path, strerror(-r));
+	return 0;
+}
+
+int py_session_save(struct py_session *s, const char *prefix)
+{
+	struct pyprof_result *r = calloc(PYPROF_MAX_FUNCS, sizeof(*r));
+	if (!r)
+		return error("out of memory");
+	size_t n = pyprof_results(s->prof, r, PYPROF_MAX_FUNCS, s->o.by_time);
+	struct py_report_meta meta;
+	struct pyprof_totals tot;
+	char target[256];
+	fill_meta(s, &meta, &tot, target, sizeof(target));
+	struct strbuf json = STRBUF_INIT, csv = STRBUF_INIT, folded = STRBUF_INIT,
+		      svg = STRBUF_INIT;
+	py_report_json(&json, r, n, &meta);
+	py_report_csv(&csv, r, n);
+	int code = py_report_folded(&folded, s->prof) < 0 ? error("out of memory") : 0;
+	if (!code && py_report_svg(&svg, s->prof, &meta) < 0)
+		code = error("out of memory drawing the flamegraph");
+	py_session_clear_status(s);
+	if (!code)
+		code = write_file(prefix, ".json", &json);
+	if (!code)
+		code = write_file(prefix, ".csv", &csv);
+	if (!code)
+		code = write_file(prefix, ".folded", &folded);
+	if (!code)
+		code = write_file(prefix, ".svg", &svg);
+	sb_free(&json);
+	sb_free(&svg);
+	sb_free(&csv);
+	sb_free(&folded);
+	free(r);
+	return code;
+}
+
+int py_session_finish(struct py_session *s)
+{
+	py_session_clear_status(s);
+	py_session_print_results(s);
+	if (s->o.output)
+		return py_session_save(s, s->o.output);
+	return 0;
+}
+
+enum py_state py_session_state(const struct py_session *s) { return s->state; }
+
+void py_session_set_on_end(struct py_session *s, void (*fn)(void *userdata), void *userdata)
+{
+	s->o.on_end = fn;
+	s->o.userdata = userdata;
+}
+
+double py_session_interval(const struct py_session *s) { return s->o.interval_s; }
+
+pid_t py_session_pid(const struct py_session *s) { return s->have_target ? s->target.pid : 0; }
+
+void py_session_set_by_time(struct py_session *s, bool by_time) { s->o.by_time = by_time; }
+
+int py_session_child_status(const struct py_session *s) { return s->child ? s->child_status : -1; }
+
+int py_session_end_child(struct py_session *s)
+{
+	if (!s->child || s->child_status >= 0)
+		return s->child ? s->child_status : -1;
+	siginfo_t si = { 0 };
+	for (int i = 0; i < 250; i++) {
+		if (i == 0 || i == 200)
+			kill(s->child, i ? SIGKILL : SIGTERM);
+		if (waitid(P_PID, (id_t)s->child, &si, WEXITED | WNOHANG) == 0 && si.si_pid == s->child) {
+			s->child_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+			return s->child_status;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/* The command runs directly (no shell), with profkit's terminal as its own, and without
+ * profkit's blocked signals. */
+int py_session_launch(struct py_session *s, char **argv)
+{
+	posix_spawnattr_t attr;
+	sigset_t none, deflt;
+	sigemptyset(&none);
+	sigemptyset(&deflt);
+	int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD };
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaddset(&deflt, sigs[i]);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &deflt);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	pid_t pid;
+	int r = posix_spawnp(&pid, argv[0], NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (r == ENOENT)
+		return error("cannot run '%s': command not found", argv[0]);
+	if (r)
+		return error("cannot run '%s': %s", argv[0], strerror(r));
+	s->child = pid;
+	s->child_status = -1;
+	s->child_pidfd = pidfd_open_(pid);
+	if (s->child_pidfd >= 0 && loop_add(s->loop, s->child_pidfd, EPOLLIN, on_pidfd, s) < 0) {
+		close(s->child_pidfd);
+		s->child_pidfd = -1;
+	}
+	return py_session_start(s, pid, 10.0);
+}
+
+int py_session_new(struct loop *loop, const struct py_session_opts *opts, struct py_session **ret)
+{
+	struct py_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->o = *opts;
+	s->loop = loop;
+	s->interval_ns = (uint64_t)(opts->interval_s * 1e9 + 0.5);
+	s->child_pidfd = -1;
+	s->child_status = -1;
+	s->target.pidfd = -1;
+	s->clk_tck = sysconf(_SC_CLK_TCK);
+	if (s->clk_tck <= 0)
+		s->clk_tck = 100;
+	int r = pyprof_new(&s->prof);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s->timerfd < 0 || loop_add(loop, s->timerfd, EPOLLIN, on_timer, s) < 0) {
+		r = neg_errno();
+		py_session_free(s);
+		return r;
+	}
+	s->timer_in_loop = true;
+	*ret = s;
+	return 0;
+}
+
+struct py_session *py_session_free(struct py_session *s)
+{
+	if (!s)
+		return NULL;
+	target_release(s);
+	if (s->child_pidfd >= 0) {
+		loop_del(s->loop, s->child_pidfd);
+		close(s->child_pidfd);
+	}
+	if (s->timerfd >= 0) {
+		if (s->timer_in_loop)
+			loop_del(s->loop, s->timerfd);
+		close(s->timerfd);
+	}
+	pyprof_free(s->prof);
+	free(s);
+	return NULL;
+}

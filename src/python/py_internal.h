@@ -1,0 +1,82 @@
+/* Shared between the files of src/python/: the py_proc object. */
+#ifndef PK_PYTHON_PY_INTERNAL_H
+#define PK_PYTHON_PY_INTERNAL_H
+
+#include "python/py_mem.h"
+#include "python/py_offsets.h"
+#include "python/python.h"
+
+/* The most bytes read from the start of a thread state, frame or code object: a layout
+ * whose fields lie further out is refused. */
+#define PY_OBJECT_READ_MAX 1024
+/* Frames visited in one walk, over all threads: a bound on the work a hostile memory image
+ * (cycles between thread lists and frame chains) can cause. */
+#define PY_WALK_BUDGET (1u << 18)
+
+/* The prefetch: the ranges the previous walk read, read again in one readv at the start of
+ * the next walk, and served from there to the walk's reads of the same (address, length).
+ * A steady stack costs one system call per sample; what changed is read as before. */
+#define PY_PREFETCH_RANGES 512
+#define PY_PREFETCH_BYTES (128u * 1024)
+
+struct py_prefetch {
+	/* This walk's: what was prefetched, and how many leading ranges arrived. */
+	uint64_t addr[PY_PREFETCH_RANGES];
+	uint32_t len[PY_PREFETCH_RANGES], off[PY_PREFETCH_RANGES];
+	size_t n, ok, cursor;
+	uint8_t buf[PY_PREFETCH_BYTES];
+	/* What this walk read, for the next one. */
+	uint64_t next_addr[PY_PREFETCH_RANGES];
+	uint32_t next_len[PY_PREFETCH_RANGES];
+	size_t next_n, next_bytes;
+	/* Scratch: one readv's ranges that were not served. */
+	struct py_iov miss[PY_MAX_DEPTH];
+	size_t miss_idx[PY_MAX_DEPTH];
+	uint64_t served, missed; /* ranges, since the start */
+};
+
+struct py_code_entry {
+	struct py_code code;
+	uint64_t addr;
+	/* What the code object held when it was decoded: a later read that differs means
+	 * another object now lives at addr. */
+	uint64_t type, name_p, qualname_p, filename_p;
+	int32_t firstlineno;
+};
+
+struct py_proc {
+	struct py_info info;
+	struct py_offsets v;
+	struct pk_log log;
+	struct py_mem_proc proc_mem; /* the live process's reader */
+	struct py_mem *mem;          /* the one in use */
+	struct py_mem *own_mem;      /* the one to restore */
+	bool live;
+	uint64_t code_type, unicode_type; /* 0 until known */
+	uint64_t bad_code_type, bad_unicode_type; /* last type seen that was not it */
+	uint32_t tid_offset;  /* of the kernel tid in glibc's struct pthread (<= 3.10); 0: unknown */
+	bool tid_calibrated;
+	unsigned calibrations;
+	size_t tstate_read, frame_read, code_read; /* bytes to read of each */
+	uint32_t budget; /* frames left to visit in this walk */
+
+	/* Code objects: address -> entry (open addressing), and every entry ever made. */
+	struct py_code_entry **slots;
+	size_t nslots, nused;
+	struct py_code_entry **codes;
+	size_t ncodes, capcodes;
+
+	/* Scratch space for one thread's walk. */
+	uint64_t frame_code[PY_MAX_DEPTH];
+	const struct py_code *frames[PY_MAX_DEPTH];
+	uint8_t *code_buf; /* PY_MAX_DEPTH times code_read */
+	struct py_iov *iov;                /* PY_MAX_DEPTH */
+	struct py_prefetch *pf;            /* NULL: every read goes to mem */
+};
+
+/* Sets up p->v from the version or the debug offsets, and the scratch buffers. */
+int py_proc_init(struct py_proc *p, uint32_t version_hex, unsigned major, unsigned minor);
+/* Finds the tid offset in glibc's struct pthread from the main thread (live processes). */
+void py_calibrate_tid(struct py_proc *p);
+
+#endif
