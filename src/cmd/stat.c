@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "cmd/cmd.h"
 #include "core/clock.h"
 #include "core/loop.h"
+#include "core/spawn.h"
 #include "output/csv.h"
 #include "profkit/counters.h"
 #include "util/parse.h"
@@ -640,21 +640,11 @@ static int setup_signals(struct stat_run *s)
 /* -a with a command: the command runs uncounted (the CPUs are counted) until it exits. */
 static int spawn_plain(struct stat_run *s)
 {
-	extern char **environ;
-	posix_spawnattr_t attr;
-	sigset_t none, deflt;
-	sigemptyset(&none);
-	sigemptyset(&deflt);
-	int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD };
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		sigaddset(&deflt, sigs[i]);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &deflt);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	int r = posix_spawnp(&s->child, s->o->argv[0], NULL, &attr, s->o->argv, environ);
-	posix_spawnattr_destroy(&attr);
-	return -r;
+	struct spawned sp;
+	int r = spawn_command(s->o->argv, false, NULL, NULL, &sp);
+	if (r == 0)
+		s->child = sp.pid;
+	return r;
 }
 
 static void report_counters(struct stat_run *s)

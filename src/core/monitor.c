@@ -816,7 +816,7 @@ static int launch(struct monitor *m, char *err, size_t errsz)
 	struct spawned sp;
 	if (c->follow_children)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
-	int r = spawn_command(c->argv, c->events ? counters_before_exec : NULL, m, &sp);
+	int r = spawn_command(c->argv, true, c->events ? counters_before_exec : NULL, m, &sp);
 	if (r < 0) {
 		snprintf(err, errsz, "cannot execute '%s': %s", c->argv[0],
 			 r == -ENOENT ? "command not found" : r == -EACCES ? "permission denied (not "

@@ -28,8 +28,8 @@ static _Noreturn void child(char *const argv[], int out, int err, int go, int go
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	char x;
-	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0 ||
-	    read(go, &x, 1) != 1)
+	if ((out >= 0 && dup2(out, STDOUT_FILENO) < 0) ||
+	    (err >= 0 && dup2(err, STDERR_FILENO) < 0) || read(go, &x, 1) != 1)
 		_exit(127);
 	execvp(argv[0], argv);
 	int e = errno;
@@ -40,19 +40,21 @@ static _Noreturn void child(char *const argv[], int out, int err, int go, int go
 
 /* The child waits on `go` until the parent has run before_exec; `status` (close-on-exec)
  * carries exec's errno back, or closes empty when the exec succeeded. */
-int spawn_command(char *const argv[], spawn_hook_fn before_exec, void *userdata,
-		  struct spawned *ret)
+int spawn_command(char *const argv[], bool capture, spawn_hook_fn before_exec,
+		  void *userdata, struct spawned *ret)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, go[2] = { -1, -1 }, status[2] = { -1, -1 };
 	int r = 0;
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	if ((capture && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)) ||
 	    pipe2(go, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0) {
 		r = neg_errno();
 		goto out;
 	}
 	/* A larger pipe keeps a chatty child from blocking on us between two reads. */
-	fcntl(out[1], F_SETPIPE_SZ, 1 << 20);
-	fcntl(err[1], F_SETPIPE_SZ, 1 << 20);
+	if (capture) {
+		fcntl(out[1], F_SETPIPE_SZ, 1 << 20);
+		fcntl(err[1], F_SETPIPE_SZ, 1 << 20);
+	}
 
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -78,10 +80,10 @@ int spawn_command(char *const argv[], spawn_hook_fn before_exec, void *userdata,
 		r = got > 0 ? -e : -EIO;
 		goto out;
 	}
-	close(out[1]);
-	close(err[1]);
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	if (capture) {
+		fcntl(out[0], F_SETFL, O_NONBLOCK);
+		fcntl(err[0], F_SETFL, O_NONBLOCK);
+	}
 	*ret = (struct spawned){ .pid = pid, .out_fd = out[0], .err_fd = err[0] };
 	out[0] = out[1] = err[0] = err[1] = -1;
 out:

@@ -3,11 +3,12 @@
 #ifndef PK_CORE_SPAWN_H
 #define PK_CORE_SPAWN_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct spawned {
 	pid_t pid;
-	int out_fd, err_fd; /* read ends, non-blocking */
+	int out_fd, err_fd; /* read ends, non-blocking; -1 when not captured */
 };
 
 /* Called in the parent while the child waits between fork and exec (to attach counters
@@ -15,8 +16,9 @@ struct spawned {
 typedef void (*spawn_hook_fn)(pid_t pid, void *userdata);
 
 /* -ENOENT: not found on PATH; -EACCES: not executable; other -errno. The child runs with
- * an empty signal mask and default dispositions. before_exec may be NULL. */
-int spawn_command(char *const argv[], spawn_hook_fn before_exec, void *userdata,
-		  struct spawned *ret);
+ * an empty signal mask and default dispositions. With capture, its stdout and stderr go to
+ * pipes (ret->out_fd, err_fd); without, it shares profkit's. before_exec may be NULL. */
+int spawn_command(char *const argv[], bool capture, spawn_hook_fn before_exec,
+		  void *userdata, struct spawned *ret);
 
 #endif

@@ -1,6 +1,7 @@
 #include "output/json.h"
 
 #include <math.h>
+#include "util/utf8.h"
 
 void json_init(struct json *j, struct strbuf *sb)
 {
@@ -95,39 +96,6 @@ void json_null(struct json *j)
 	sb_adds(j->sb, "null");
 }
 
-/* Length of a valid UTF-8 sequence at p, or 0. Strict (RFC 3629): no overlong forms, no
- * surrogates, nothing above U+10FFFF, so that any UTF-8 decoder accepts the output. */
-static int utf8_len(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	int n;
-	unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0; /* overlong */
-		if (p[0] == 0xed)
-			hi = 0x9f; /* UTF-16 surrogates */
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90; /* overlong */
-		if (p[0] == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (int i = 2; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 void json_add_escaped(struct strbuf *sb, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -148,7 +116,7 @@ void json_add_escaped(struct strbuf *sb, const char *s)
 			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 			sb_add(sb, u, 6);
 		} else if (c >= 0x80) {
-			int n = utf8_len(p);
+			int n = utf8_seq_len(p);
 			/* U+2028 and U+2029 end a line in older JavaScript engines: escaped so the
 			 * JSON can sit inside a <script> element. */
 			if (n == 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {

@@ -2,41 +2,12 @@
 
 #include <stdint.h>
 #include <string.h>
-
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF), or 0. p is NUL-terminated, so a cut sequence
- * stops at the NUL, which is not a continuation byte. */
-static int utf8_seq(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	int n;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		lo = p[0] == 0xe0 ? 0xa0 : 0x80;
-		hi = p[0] == 0xed ? 0x9f : 0xbf;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		lo = p[0] == 0xf0 ? 0x90 : 0x80;
-		hi = p[0] == 0xf4 ? 0x8f : 0xbf;
-	} else {
-		return 0;
-	}
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (int i = 2; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
+#include "util/utf8.h"
 
 /* Bytes of the next character at p and whether it is kept as is (else U+FFFD). */
 static int next_char(const unsigned char *p, int *ret_ok)
 {
-	int n = utf8_seq(p);
+	int n = utf8_seq_len(p);
 	if (n == 0) {
 		*ret_ok = 0;
 		return 1;
