@@ -15,12 +15,18 @@ void report_text(struct strbuf *sb, const struct report *r, const char *source, 
 void report_json(struct strbuf *sb, const struct report *r, const char *source);
 void report_markdown(struct strbuf *sb, const struct report *r, const char *source);
 void report_csv(struct strbuf *sb, const struct report *r);
+/* report.html: the tables, interactive charts (uPlot, embedded) and the captured stdout, in
+ * one file that works offline (report_html.c). */
+void report_html(struct strbuf *sb, const struct report *r, const char *source);
 
 void comparison_text(struct strbuf *sb, const struct comparison *c, const char *a, const char *b);
 void comparison_json(struct strbuf *sb, const struct comparison *c, const char *a, const char *b);
 void comparison_markdown(struct strbuf *sb, const struct comparison *c, const char *a,
 			 const char *b);
 void comparison_csv(struct strbuf *sb, const struct comparison *c);
+/* Both recordings' reports give the series for the shared charts. */
+void comparison_html(struct strbuf *sb, const struct comparison *c, const struct report *ra,
+		     const struct report *rb, const char *a, const char *b);
 
 /* ---- shared by the formats (report_common.c) --------------------------------------------- */
 
