@@ -230,6 +230,14 @@ static void series_header(struct stat_run *s)
 	sb_addc(sb, '\n');
 }
 
+static bool counted_since_last_row(const struct stat_run *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->cur[i].raw != s->prev[i].raw)
+			return true;
+	return false;
+}
+
 /* One interval's rows: running totals, or with --reset the change since the last row. */
 static void series_rows(struct stat_run *s, uint64_t now)
 {
@@ -769,8 +777,11 @@ static int stat_session(struct stat_run *s)
 		return error("%s", pk_ctx_errmsg(s->ctx));
 	double elapsed = (double)(now - s->start) / 1e9;
 	if (o->interval_ms) {
-		/* A last, shorter interval unless the last row was just taken. */
-		if (!s->end_row_taken && (now - s->last_row > 200000 || !s->last_row)) {
+		/* A last, shorter interval unless the last row was just taken and nothing
+		 * was counted since (an exiting process still faults): the rows must add up
+		 * to the total. */
+		if (!s->last_row || counted_since_last_row(s) ||
+		    (!s->end_row_taken && now - s->last_row > 200000)) {
 			series_rows(s, now);
 			if ((r = out_file_flush(&s->series)) < 0)
 				return error("cannot write %s: %s", o->output ? o->output : "the series",

@@ -230,7 +230,7 @@ def test_default_interval_is_paced(outdir):
     slots = [round(e / 0.05) for e in els[:-1]]
     assert slots == sorted(set(slots)), slots
     for k, e in zip(slots, els[:-1]):
-        assert abs(e - 0.05 * k) < 0.02, (k, e)
+        assert abs(e - 0.05 * k) < 0.025, (k, e)  # within its own slot, late or not
     assert len(slots) - 1 + rec.summary["missed_slots"] == slots[-1]
     assert abs(rec.summary["mean_period_s"] - 0.05) < 0.005
 

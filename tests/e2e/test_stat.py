@@ -76,6 +76,10 @@ def test_counts_agree_with_perf_stat():
     events = "page-faults:u,minor-faults:u,context-switches,page-faults,minor-faults"
     res = compare_with_perf(events, cmd, 7, statistics.median)
     for name, (a, b, all_a, all_b) in res.items():
+        if name == "context-switches":
+            # Other load only adds preemptions: the least disturbed run of each tool is
+            # the workload's own count.
+            a, b = min(all_a), min(all_b)
         assert abs(a - b) <= 0.01 * b, "%s: profkit %s, perf %s (%r vs %r)" % (
             name, a, b, all_a, all_b)
     assert res["page-faults:u"][0] >= 20000
