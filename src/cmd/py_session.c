@@ -9,7 +9,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +22,13 @@
 #include "cmd/cmd.h"
 #include "core/clock.h"
 #include "core/outdir.h"
+#include "core/spawn.h"
 #include "output/csv.h"
 #include "output/py_report.h"
 #include "python/python.h"
 #include "util/pidmap.h"
 #include "util/strbuf.h"
 
-extern char **environ;
 
 struct tinfo {
 	int fd;          /* schedstat (or stat); -1 when unreadable */
@@ -794,24 +793,13 @@ int py_session_end_child(struct py_session *s)
  * profkit's blocked signals. */
 int py_session_launch(struct py_session *s, char **argv)
 {
-	posix_spawnattr_t attr;
-	sigset_t none, deflt;
-	sigemptyset(&none);
-	sigemptyset(&deflt);
-	int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD };
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		sigaddset(&deflt, sigs[i]);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &deflt);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	pid_t pid;
-	int r = posix_spawnp(&pid, argv[0], NULL, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	if (r == ENOENT)
+	struct spawned sp;
+	int r = spawn_command(argv, false, NULL, NULL, &sp);
+	if (r == -ENOENT)
 		return error("cannot run '%s': command not found", argv[0]);
-	if (r)
-		return error("cannot run '%s': %s", argv[0], strerror(r));
+	if (r < 0)
+		return error("cannot run '%s': %s", argv[0], strerror(-r));
+	pid_t pid = sp.pid;
 	s->child = pid;
 	s->child_status = -1;
 	s->child_pidfd = pidfd_open_(pid);

@@ -340,8 +340,8 @@ int py_report_svg(struct strbuf *sb, struct pyprof *p, const struct py_report_me
 	const struct pyprof_totals *t = meta ? meta->totals : NULL;
 	if (t) {
 		sb_adds(&sub, "wall time ");
-		sb_add_fixed(&sub, t->wall_s, 2);
-		sb_adds(&sub, " s, ");
+		flamegraph_add_duration(&sub, (uint64_t)(t->wall_s * 1e6 + 0.5));
+		sb_adds(&sub, ", ");
 		sb_add_u64(&sub, t->samples);
 		sb_adds(&sub, t->samples == 1 ? " sample" : " samples");
 		if (t->dropped) {

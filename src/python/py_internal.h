@@ -16,8 +16,8 @@
 /* The prefetch: the ranges the previous walk read, read again in one readv at the start of
  * the next walk, and served from there to the walk's reads of the same (address, length).
  * A steady stack costs one system call per sample; what changed is read as before. */
-#define PY_PREFETCH_RANGES 512
-#define PY_PREFETCH_BYTES (128u * 1024)
+#define PY_PREFETCH_RANGES (2 * PY_MAX_DEPTH + 64) /* a full stack: frames, code objects */
+#define PY_PREFETCH_BYTES (512u * 1024)
 
 struct py_prefetch {
 	/* This walk's: what was prefetched, and how many leading ranges arrived. */

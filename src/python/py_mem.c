@@ -25,7 +25,7 @@ int py_mem_read(struct py_mem *m, uint64_t addr, void *buf, size_t len)
 
 /* ---- a live process ------------------------------------------------------------------ */
 
-#define PROC_IOV_MAX 64
+#define PROC_IOV_MAX 1024 /* IOV_MAX: a readv of up to PY_MAX_DEPTH ranges is one system call */
 
 static int proc_readv(struct py_mem *m, const struct py_iov *iov, size_t n)
 {

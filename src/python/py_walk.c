@@ -83,8 +83,11 @@ int py_proc_init(struct py_proc *p, uint32_t version_hex, unsigned major, unsign
 		return -EPROTO;
 	p->code_buf = calloc(PY_MAX_DEPTH, p->code_read);
 	p->iov = calloc(PY_MAX_DEPTH, sizeof(*p->iov));
-	p->pf = calloc(1, sizeof(*p->pf));
-	if (!p->code_buf || !p->iov || !p->pf)
+	/* PROFKIT_PY_NO_PREFETCH=1: one read per step, for bench/py_bench.py's comparison. */
+	const char *nopf = getenv("PROFKIT_PY_NO_PREFETCH");
+	if (!nopf || strcmp(nopf, "1"))
+		p->pf = calloc(1, sizeof(*p->pf));
+	if (!p->code_buf || !p->iov || (!p->pf && (!nopf || strcmp(nopf, "1"))))
 		return -ENOMEM;
 	return 0;
 }

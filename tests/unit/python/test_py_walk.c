@@ -85,9 +85,14 @@ static void test_snapshot(void **state)
 	struct py_proc *p;
 	assert_int_equal(py_proc_from_mem(&s.mem, s.version_hex, s.runtime, s.code_type,
 					  s.unicode_type, s.pthread_tid_offset, NULL, &p), 0);
-	for (int pass = 0; pass < 2; pass++) { /* the second through the code cache */
+	for (int pass = 0; pass < 3; pass++) { /* then through the code cache and prefetch */
 		struct seen seen = { 0 };
+		uint64_t calls = s.mem.calls;
 		assert_int_equal(py_frame_walk(p, collect, &seen), 2);
+		/* An unchanged image: the prefetch of what the walk before read is the only read
+		 * (the first walk also decodes the names: more reads). */
+		if (pass == 2)
+			assert_int_equal(s.mem.calls - calls, 1);
 		assert_int_equal(seen.dropped, 0);
 		assert_string_equal(seen.main_stack, "sleeper;na\xc3\xafve_func;<module>");
 		assert_string_equal(seen.spin_name, "spin");
@@ -153,6 +158,8 @@ static void test_damaged(void **state)
 					int r = py_frame_walk(p, check_names, NULL);
 					failed += r < 0;
 					walks++;
+					/* Again, through the prefetch of the damaged image. */
+					py_frame_walk(p, check_names, NULL);
 					py_proc_free(p);
 				}
 				py_snapshot_free(&d);

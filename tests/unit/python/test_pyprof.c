@@ -201,12 +201,65 @@ static void test_writers(void **state)
 	pyprof_free(p);
 }
 
+/* PREFIX.svg: the kept stacks as a stack profile (thread marker, then Python frames named
+ * "qualname (file:line)" as in the folded file, µs weights), drawn with escaped names. */
+static void test_flamegraph(void **state)
+{
+	struct pyprof *p;
+	assert_int_equal(pyprof_new(&p), 0);
+	uint32_t a = pyprof_frame(p, "<module>", "<module>", "/x/a&b.py", 1);
+	uint32_t b = pyprof_frame(p, "inner", "f.<locals>.inner", "/x/a&b.py", 7);
+	int t = pyprof_thread(p, 5, 6, 1, "worker (6)");
+	uint32_t st[2] = { b, a }; /* innermost first, as the walk gives them */
+	for (int i = 0; i < 3; i++) {
+		pyprof_tick_begin(p, (uint64_t)i * 2 * MS);
+		pyprof_sample(p, t, i == 1 ? st + 1 : st, i == 1 ? 1 : 2, PYPROF_NO_CPU);
+		pyprof_tick_end(p);
+	}
+	struct stack_profile *sp;
+	assert_int_equal(py_report_profile(p, &sp), 0);
+	assert_int_equal(stack_profile__total(sp), 4000);
+	assert_string_equal(stack_profile__thread_name(sp, 6), "worker (6)");
+	size_t nframes = stack_profile__nframes(sp);
+	assert_int_equal(nframes, 3);
+	int python = 0, marker = 0;
+	for (uint32_t i = 0; i < nframes; i++) {
+		const struct stack_frame *f = stack_profile__frame_get(sp, i);
+		if (f->kind == FRAME_PYTHON) {
+			python++;
+			assert_string_equal(f->module, !strcmp(f->name, "<module>") ? "a&b.py:1" : "a&b.py:7");
+		} else {
+			marker += f->kind == FRAME_MARKER && !strcmp(f->name, "worker (6)");
+		}
+	}
+	assert_int_equal(python, 2);
+	assert_int_equal(marker, 1);
+	stack_profile__free(sp);
+
+	struct pyprof_totals tot;
+	pyprof_totals(p, &tot);
+	struct py_report_meta meta = { .target = "PID 5 (py<3>)", .interval_s = 0.002,
+				       .totals = &tot };
+	struct strbuf sb = STRBUF_INIT;
+	assert_int_equal(py_report_svg(&sb, p, &meta), 0);
+	const char *s = sb_str(&sb);
+	assert_non_null(strstr(s, "profkit py: PID 5 (py&lt;3&gt;)"));
+	assert_non_null(strstr(s, "wall time 4.00 ms, 3 samples of 1 thread, interval 2.00 ms"));
+	assert_non_null(strstr(s, "f.&lt;locals&gt;.inner (a&amp;b.py:7)"));
+	assert_non_null(strstr(s, "&lt;module&gt; (a&amp;b.py:1)"));
+	assert_null(strstr(s, "<locals>"));
+	assert_null(strstr(s, "a&b"));
+	sb_free(&sb);
+	pyprof_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matching),
 		cmocka_unit_test(test_weights_and_error),
 		cmocka_unit_test(test_writers),
+		cmocka_unit_test(test_flamegraph),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
