@@ -772,16 +772,21 @@ static int stat_session(struct stat_run *s)
 		return s->error;
 
 	uint64_t now = clock_mono_ns();
-	r = pk_counters_read(s->c, s->cur, s->n);
-	if (r < 0)
+	if (o->interval_ms && s->end_row_taken) {
+		/* The duration's last row is the total: what is counted after the end (the
+		 * machine, or a command being stopped) is not part of the recording. */
+		memcpy(s->cur, s->prev, s->n * sizeof(*s->cur));
+		now = s->last_row;
+	} else if ((r = pk_counters_read(s->c, s->cur, s->n)) < 0) {
 		return error("%s", pk_ctx_errmsg(s->ctx));
+	}
 	double elapsed = (double)(now - s->start) / 1e9;
 	if (o->interval_ms) {
-		/* A last, shorter interval unless the last row was just taken and nothing
-		 * was counted since (an exiting process still faults): the rows must add up
-		 * to the total. */
-		if (!s->last_row || counted_since_last_row(s) ||
-		    (!s->end_row_taken && now - s->last_row > 200000)) {
+		/* A last, shorter interval, unless the last row was just taken and nothing was
+		 * counted since (an exiting process still faults): the rows add up to the
+		 * total. */
+		if (!s->end_row_taken &&
+		    (!s->last_row || counted_since_last_row(s) || now - s->last_row > 200000)) {
 			series_rows(s, now);
 			if ((r = out_file_flush(&s->series)) < 0)
 				return error("cannot write %s: %s", o->output ? o->output : "the series",
