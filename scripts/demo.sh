@@ -12,5 +12,7 @@ echo "==> $out/samples.csv (first rows; one row per process per tick)"
 head -n 4 "$out/samples.csv" | cut -c1-160
 echo "==> $out/system.csv (first rows; one row per tick)"
 head -n 3 "$out/system.csv"
-echo "==> files"
+echo "==> $build/profkit report $out"
+"$build/profkit" report "$out"
+echo "==> files (open $out/report.html in a browser for the charts)"
 ls -l "$out"
