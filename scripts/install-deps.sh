@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc clang llvm libclang-rt-14-dev libcmocka-dev
       python3 python3-pytest python3-psutil sysstat libedit-dev
-      libelf-dev libdw-dev libbpf-dev bpftool libpfm4-dev zlib1g-dev golang-go nodejs chromium)
+      libelf-dev libdw-dev liblzma-dev libiberty-dev libbpf-dev bpftool libpfm4-dev zlib1g-dev golang-go nodejs chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

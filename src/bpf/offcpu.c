@@ -1,0 +1,2 @@
+/* Placeholder until the off-CPU loader lands. */
+#include "bpf/offcpu.h"

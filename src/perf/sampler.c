@@ -1,0 +1,2 @@
+/* Placeholder until the sampler lands. */
+#include "perf/sampler.h"

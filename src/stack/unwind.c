@@ -1,0 +1,2 @@
+/* Placeholder until the unwinder lands. */
+#include "stack/unwind.h"
