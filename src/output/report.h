@@ -42,6 +42,11 @@ void report_add_text(struct strbuf *sb, const char *s);
 void report_add_markdown(struct strbuf *sb, const char *s);
 /* A bytes/s slope as MB/hour (MB = 10^6 bytes). */
 double report_mb_per_hour(double bytes_per_s);
+/* The numbers behind a verdict on growth that began late, in one line of plain text for a
+ * table cell: "last quarter +170348.3 (+167237.1 .. +173459.6) MB/hour; growth +36.1 MiB =
+ * +110.5% of its mean 32.7 MiB; last eighth +168830.0 (...) MB/hour; ends at 50.7 MiB,
+ * earlier peak 12.3 MiB" */
+void report_add_late(struct strbuf *sb, const struct leak_late *w);
 /* "2026-11-22 18:23:03 UTC" */
 void report_add_time(struct strbuf *sb, double epoch);
 /* "tree", "process", "group" */

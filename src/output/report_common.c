@@ -84,6 +84,27 @@ const char *report_unit_name(enum value_unit u)
 
 double report_mb_per_hour(double bytes_per_s) { return bytes_per_s * 3600 / 1e6; }
 
+void report_add_late(struct strbuf *sb, const struct leak_late *w)
+{
+	sb_addf(sb, "%s %+.1f (%+.1f .. %+.1f) MB/hour; growth ", leak_share_name(w->depth),
+		report_mb_per_hour(w->fit.slope), report_mb_per_hour(w->fit.ci_lo),
+		report_mb_per_hour(w->fit.ci_hi));
+	sb_addc(sb, w->growth < 0 ? '-' : '+');
+	sb_add_bytes(sb, fabs(w->growth));
+	sb_addf(sb, " = %+.1f%% of its mean ", w->growth_rel * 100);
+	sb_add_bytes(sb, w->mean);
+	sb_addf(sb, "; %s ", leak_share_name(w->depth + 1));
+	if (w->have_check)
+		sb_addf(sb, "%+.1f (%+.1f .. %+.1f) MB/hour", report_mb_per_hour(w->check.slope),
+			report_mb_per_hour(w->check.ci_lo), report_mb_per_hour(w->check.ci_hi));
+	else
+		sb_adds(sb, "too few samples");
+	sb_adds(sb, "; ends at ");
+	sb_add_bytes(sb, w->end);
+	sb_adds(sb, ", earlier peak ");
+	sb_add_bytes(sb, w->peak_before);
+}
+
 void report_add_time(struct strbuf *sb, double epoch)
 {
 	struct tm tm;

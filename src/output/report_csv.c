@@ -44,6 +44,16 @@ static const char *const columns[] = {
 	"trend_growth_fraction",
 	"profit_verdict",
 	"profit_slope_bytes_per_s",
+	"trend_began_late",
+	"trend_late_fraction_of_life",
+	"trend_late_slope_bytes_per_s",
+	"trend_late_ci_low_bytes_per_s",
+	"trend_late_ci_high_bytes_per_s",
+	"trend_late_growth_fraction",
+	"trend_late_check_slope_bytes_per_s",
+	"trend_late_check_ci_low_bytes_per_s",
+	"trend_late_check_ci_high_bytes_per_s",
+	"trend_late_peak_before_bytes",
 };
 
 /* A separator, then the value or nothing. */
@@ -80,6 +90,25 @@ static void dist_cells(struct strbuf *sb, const struct dist *d, int decimals, bo
 	num(sb, d->max, decimals);
 }
 
+static void fit_cells(struct strbuf *sb, const struct stats_fit *f, bool have)
+{
+	num(sb, have ? f->slope : NAN, 3);
+	num(sb, have ? f->ci_lo : NAN, 3);
+	num(sb, have ? f->ci_hi : NAN, 3);
+}
+
+/* The window of a verdict on growth that began late (docs/report.md); empty for others. */
+static void late_cells(struct strbuf *sb, const struct leak_analysis *a)
+{
+	const struct leak_late *w = &a->late_window;
+	text(sb, a->late ? "yes" : "no");
+	num(sb, a->late ? ldexp(1, -w->depth) : NAN, 6);
+	fit_cells(sb, &w->fit, a->late);
+	num(sb, a->late ? w->growth_rel : NAN, 6);
+	fit_cells(sb, &w->check, a->late && w->have_check);
+	num(sb, a->late ? w->peak_before : NAN, 0);
+}
+
 static void trend_cells(struct strbuf *sb, const struct leak_analysis *a)
 {
 	bool known = a->trend != TREND_UNKNOWN;
@@ -91,6 +120,7 @@ static void trend_cells(struct strbuf *sb, const struct leak_analysis *a)
 	num(sb, known ? a->growth_rel : NAN, 6);
 	text(sb, leak_verdict_name(a->profit));
 	num(sb, a->profit_slope, 3);
+	late_cells(sb, a);
 }
 
 static void entity_row(struct strbuf *sb, const struct entity *e)

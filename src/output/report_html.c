@@ -471,8 +471,9 @@ static void samples_table(struct strbuf *sb, struct side *s, const enum metric *
 	sb_adds(sb, "]}");
 }
 
-/* The least-squares line of the second half drawn over the memory chart, for each drawn
- * process with a verdict. series: the index of the process's series in the chart. */
+/* The least-squares line of the verdict drawn over the memory chart, for each drawn process
+ * with one: over the second half, or over the last quarter for growth that began late.
+ * series: the index of the process's series in the chart. */
 static void leak_lines(struct strbuf *sb, const struct side *s, size_t series_base, bool *first)
 {
 	for (size_t i = 0; i < s->ndrawn; i++) {
@@ -480,9 +481,12 @@ static void leak_lines(struct strbuf *sb, const struct side *s, size_t series_ba
 		const struct leak_analysis *a = &e->leak;
 		if (a->trend == TREND_UNKNOWN)
 			continue;
-		double x0 = a->t_first + (a->t_last - a->t_first) / 2, x1 = a->t_last;
-		double y0 = a->half.intercept + a->half.slope * x0;
-		double y1 = a->half.intercept + a->half.slope * x1;
+		const struct stats_fit *f = a->late ? &a->late_window.fit : &a->half;
+		double share = ldexp(1, -(a->late ? a->late_window.depth : 1));
+		double x0 = a->t_first + (a->t_last - a->t_first) * (1 - share);
+		double x1 = a->t_last;
+		double y0 = f->intercept + f->slope * x0;
+		double y1 = f->intercept + f->slope * x1;
 		if (!*first)
 			sb_addc(sb, ',');
 		*first = false;
@@ -490,10 +494,17 @@ static void leak_lines(struct strbuf *sb, const struct side *s, size_t series_ba
 		str(sb, "verdict", leak_trend_name(a->trend));
 		struct strbuf l = STRBUF_INIT;
 		sb_adds(&l, leak_trend_name(a->trend));
-		sb_addf(&l, ": %+.1f MB/h", report_mb_per_hour(a->half.slope));
+		sb_addf(&l, ": %+.1f MB/h", report_mb_per_hour(f->slope));
+		if (a->late)
+			sb_adds(&l, " (began late)");
 		sb_adds(sb, ",");
 		str(sb, "text", sb_str(&l));
 		sb_free(&l);
+		sb_adds(sb, ",");
+		struct strbuf o = STRBUF_INIT;
+		sb_addf(&o, "the %s", leak_share_name(a->late ? a->late_window.depth : 1));
+		str(sb, "over", sb_str(&o));
+		sb_free(&o);
 		sb_adds(sb, ",\"series\":");
 		sb_add_u64(sb, series_base + i);
 		sb_adds(sb, ",\"x0\":");
@@ -860,13 +871,27 @@ static void fit_cells(struct strbuf *sb, const struct stats_fit *f, bool have)
 		report_mb_per_hour(f->ci_hi));
 }
 
+/* The numbers of a verdict on growth that began late, after its reason. */
+static void late_note(struct strbuf *sb, const struct leak_analysis *a)
+{
+	if (!a->late)
+		return;
+	struct strbuf t = STRBUF_INIT;
+	report_add_late(&t, &a->late_window);
+	sb_adds(sb, " (");
+	esc(sb, sb_str(&t));
+	sb_addc(sb, ')');
+	sb_free(&t);
+}
+
 static void leak_table(struct strbuf *sb, const struct report *r)
 {
 	sb_adds(sb, "<h2>Memory trend: the verdicts and their numbers</h2>\n"
 		    "<p class=\"note\">Slope of RSS over the second half of each life (least "
 		    "squares) with its 95% interval, corrected for autocorrelated samples; the last "
-		    "quarter on its own; the growth over the second half. The rules are in "
-		    "docs/report.md. The line of each verdict is drawn on the RSS chart.</p>\n"
+		    "quarter on its own; the growth over the second half. For growth that began late, "
+		    "the last quarter or eighth is the window, checked by its own last half. The rules are "
+		    "in docs/report.md. The line of each verdict is drawn on the RSS chart.</p>\n"
 		    "<div class=\"scroll\"><table>\n<tr><th>kind</th><th>name</th><th>pid</th>"
 		    "<th>verdict</th><th>why</th><th>slope</th><th>95% interval</th>"
 		    "<th>samples</th><th>worth (independent)</th><th>growth</th><th>of mean RSS</th>"
@@ -884,6 +909,7 @@ static void leak_table(struct strbuf *sb, const struct report *r)
 			td_trend(sb, a);
 			sb_adds(sb, "<td>");
 			esc(sb, a->reason);
+			late_note(sb, a);
 			sb_adds(sb, "</td>");
 			fit_cells(sb, &a->half, known);
 			td_count(sb, known ? (double)a->half.n : NAN);
@@ -1036,7 +1062,7 @@ static const char page_script[] =
 	"   x.restore();}]}};\n"
 	" var p=new uPlot(opts,data,el);window.addEventListener('resize',function(){p.setSize({width:width(),height:320});});\n"
 	" if(lines.length){var ul=document.createElement('ul');ul.className='note';lines.forEach(function(l){var li=document.createElement('li');\n"
-	"  li.textContent=series[l.series].label+': '+l.text+' (dashed line: the least-squares fit over the second half)';li.style.color=VCOL[l.verdict]||'#555';ul.appendChild(li);});el.parentNode.appendChild(ul);}\n"
+	"  li.textContent=series[l.series].label+': '+l.text+' (dashed line: the least-squares fit over '+l.over+')';li.style.color=VCOL[l.verdict]||'#555';ul.appendChild(li);});el.parentNode.appendChild(ul);}\n"
 	" return p;}\n"
 	"function heat(v){if(v==null)return '#eee';var f=Math.max(0,Math.min(1,v/100));\n"
 	" return 'rgb('+Math.round(255-f*(255-165))+','+Math.round(255-f*255)+','+Math.round(255-f*255)+')';}\n"

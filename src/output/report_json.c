@@ -48,6 +48,31 @@ static void fit(struct json *j, const char *key, const struct stats_fit *f, bool
 	json_end_object(j);
 }
 
+/* The window of a verdict on growth that began late; null for the others. */
+static void late(struct json *j, const struct leak_analysis *a)
+{
+	const struct leak_late *w = &a->late_window;
+	json_key(j, "began_late");
+	json_bool(j, a->late);
+	json_key(j, "late_window");
+	if (!a->late) {
+		json_null(j);
+		return;
+	}
+	json_begin_object(j);
+	json_key(j, "share");
+	json_string(j, leak_share_name(w->depth));
+	num(j, "fraction_of_life", ldexp(1, -w->depth), 6);
+	fit(j, "fit", &w->fit, true);
+	fit(j, "check", &w->check, w->have_check);
+	num(j, "mean_bytes", w->mean, 1);
+	num(j, "growth_bytes", w->growth, 1);
+	num(j, "growth_fraction", w->growth_rel, 6);
+	num(j, "end_bytes", w->end, 1);
+	num(j, "peak_before_bytes", w->peak_before, 1);
+	json_end_object(j);
+}
+
 static void leak(struct json *j, const struct leak_analysis *a)
 {
 	bool known = a->trend != TREND_UNKNOWN;
@@ -64,6 +89,7 @@ static void leak(struct json *j, const struct leak_analysis *a)
 	num(j, "second_half_mean_bytes", a->half_mean, 1);
 	num(j, "growth_bytes", a->growth, 1);
 	num(j, "growth_fraction", a->growth_rel, 6);
+	late(j, a);
 	json_key(j, "profit");
 	json_begin_object(j);
 	json_key(j, "verdict");

@@ -92,7 +92,13 @@ static void trend_row(struct strbuf *sb, const struct entity *e)
 			report_mb_per_hour(a->quarter.ci_lo), report_mb_per_hour(a->quarter.ci_hi));
 	else
 		sb_adds(sb, " - |");
-	sb_addf(sb, " %s | %s |\n", leak_verdict_name(a->profit), a->reason);
+	sb_addf(sb, " %s | %s", leak_verdict_name(a->profit), a->reason);
+	if (a->late) {
+		sb_adds(sb, " (");
+		report_add_late(sb, &a->late_window);
+		sb_addc(sb, ')');
+	}
+	sb_adds(sb, " |\n");
 }
 
 static void table(struct strbuf *sb, const struct entity *list, size_t n,

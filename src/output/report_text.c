@@ -70,6 +70,33 @@ static void add_fit(struct strbuf *sb, const struct stats_fit *f)
 	sb_addc(sb, ')');
 }
 
+/* The numbers of a verdict on growth that began late: the window's fit and growth, its
+ * check (the window's last half), and the earlier peak it went beyond. */
+static void add_late(struct strbuf *sb, const struct leak_late *w)
+{
+	sb_addf(sb, LABEL "began late, %s: ", "", leak_share_name(w->depth));
+	add_fit(sb, &w->fit);
+	sb_addc(sb, '\n');
+	sb_addf(sb, LABEL "%zu samples (worth %.1f independent), growth ", "", w->fit.n,
+		w->fit.n_eff);
+	sb_addc(sb, w->growth < 0 ? '-' : '+');
+	sb_add_bytes(sb, fabs(w->growth));
+	sb_addf(sb, " = %+.1f%% of its mean ", w->growth_rel * 100);
+	sb_add_bytes(sb, w->mean);
+	sb_addc(sb, '\n');
+	sb_addf(sb, LABEL "%s: ", "", leak_share_name(w->depth + 1));
+	if (w->have_check)
+		add_fit(sb, &w->check);
+	else
+		sb_adds(sb, "too few samples");
+	sb_addc(sb, '\n');
+	sb_addf(sb, LABEL "ends at ", "");
+	sb_add_bytes(sb, w->end);
+	sb_adds(sb, ", above its earlier peak of ");
+	sb_add_bytes(sb, w->peak_before);
+	sb_addc(sb, '\n');
+}
+
 static void add_leak(struct strbuf *sb, const struct leak_analysis *a)
 {
 	add_label(sb, "memory trend");
@@ -91,6 +118,8 @@ static void add_leak(struct strbuf *sb, const struct leak_analysis *a)
 		else
 			sb_adds(sb, "too few samples");
 		sb_addc(sb, '\n');
+		if (a->late)
+			add_late(sb, &a->late_window);
 	}
 	sb_addf(sb, LABEL "PROFIT's heuristic: %s", "", leak_verdict_name(a->profit));
 	if (!isnan(a->profit_slope)) {

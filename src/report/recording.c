@@ -327,6 +327,15 @@ static void forget_memory(struct rec_rows *r, size_t k, struct rec_process *p)
 	p->exited = true;
 }
 
+/* A live process with address space but 0 resident bytes and nothing in swap does not
+ * exist: it is Linux's RSS counter, kept per CPU in batches since 6.2 and read without
+ * them in /proc/PID/stat, not yet showing the pages of a process that has just exec'd.
+ * A kernel thread (no address space) and a process swapped out keep their 0. */
+static bool rss_not_counted_yet(const struct rec_rows *r, size_t k)
+{
+	return r->g[G_RSS][k] == 0 && r->g[G_VMS][k] > 0 && !(r->g[G_SWAP][k] > 0);
+}
+
 static int add_row(struct loader *l, long pi, double ts)
 {
 	struct recording *rec = l->rec;
@@ -358,6 +367,8 @@ static int add_row(struct loader *l, long pi, double ts)
 	p->n++;
 	if (rec_state_is_dead(r->state[k]))
 		forget_memory(r, k, p);
+	else if (rss_not_counted_yet(r, k))
+		r->g[G_RSS][k] = NAN;
 	for (int g = 0; g < G_COUNT; g++) {
 		double v = r->g[g][k];
 		if (!isnan(v) && !(v <= p->gauge_max[g])) /* also true while the max is NAN */

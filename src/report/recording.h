@@ -61,7 +61,8 @@ struct rec_system {
 struct rec_rows {
 	size_t n, cap;
 	double *t;          /* Unix time */
-	double *g[G_COUNT]; /* NAN: missing, or a memory value of a process that had exited */
+	double *g[G_COUNT]; /* NAN: missing, a memory value of a process that had exited, or an
+			     * RSS of 0 that the kernel had not counted yet (docs/report.md) */
 	uint32_t *tick;
 	uint32_t *proc;    /* index in recording.procs */
 	char *state;       /* '\0' when unknown */

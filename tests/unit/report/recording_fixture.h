@@ -49,6 +49,24 @@ static const char fixture_samples[] = SAMPLES_HEADER
 	"<b>compiler</"
 	"b>\",40.00,0,,2000.150,2000.500000,0.500000,100,Z,1,0.25,0.00,0,,0,0,2,5,310,0,0,0\n";
 
+/* Memory that is not a measurement: python (pid 5) reads RSS 0 in its first sample, just
+ * after exec, with 7.5 MB of address space (Linux's per-CPU RSS counter had not counted it
+ * yet), and is a zombie with 0 bytes in its last; a kernel thread (pid 6, no address space)
+ * and a process swapped out (pid 7) really hold 0 bytes. */
+static const char fixture_uncounted_samples[] =
+	SAMPLES_HEADER "5,py,,0,5,99.990,100.0,0,1,R,1,0.00,0.00,7503872,0,0,0,0,1,32,0,0,0\n"
+		       "6,kthread,0,0,,50.000,100.0,0,2,S,1,0.00,0.00,0,,0,0,0,0,0,0,0,0\n"
+		       "7,swapped,0,0,3,50.000,100.0,0,1,S,1,0.00,0.00,9000000,8000000,0,0,0,0,0,"
+		       "0,0,0\n"
+		       "5,py,30.00,9936896,6,99.990,100.1,0.1,1,S,1,0.02,0.00,15884288,0,0,0,1,1,"
+		       "900,0,0,0\n"
+		       "6,kthread,0,0,,50.000,100.1,0.1,2,S,1,0.00,0.00,0,,0,0,0,0,0,0,0,0\n"
+		       "7,swapped,0,0,3,50.000,100.1,0.1,1,S,1,0.00,0.00,9000000,8000000,0,0,0,0,"
+		       "0,0,0,0\n"
+		       "5,py,20.00,12095488,5,99.990,100.2,0.2,1,R,2,0.04,0.01,17891328,0,0,0,2,2,"
+		       "1600,0,0,0\n"
+		       "5,py,40.00,0,,99.990,100.25,0.25,1,Z,1,0.05,0.01,0,,0,0,3,2,1700,0,0,0\n";
+
 static const char fixture_system[] =
 	SYSTEM_HEADER "2000.000000,0.000000,10.00,20.00,0.00,1000,9000,0,0.000000,\n"
 		      "2000.100000,0.100000,20.00,30.00,10.00,2000,8000,0,1.000000,10.000\n"

@@ -97,6 +97,38 @@ static void test_process_statistics(void **state)
 	fixture_rmdir(dir);
 }
 
+/* Memory that is not a measurement (fixture_uncounted_samples). The zombie's row still ends
+ * the duration, and its counters are the final ones. */
+static void test_uncounted_memory(void **state)
+{
+	(void)state;
+	char *dir;
+	struct recording *rec = fixture_load(fixture_uncounted_samples, NULL, &dir);
+	struct report *r;
+	assert_int_equal(report_build(rec, &r), 0);
+	const struct entity *py = find_entity(r->procs, r->nprocs, 5);
+	assert_int_equal(py->rss.n, 2); /* of 4 rows: not the first, not the zombie */
+	assert_close(py->rss.min, 9936896, 0);
+	assert_close(py->rss_end, 12095488, 0);
+	assert_true(isnan(py->series.rss[0]) && isnan(py->series.rss[3]));
+	assert_close(py->vms_max, 17891328, 0); /* the first sample's VMS is a measurement */
+	assert_close(py->fds_max, 6, 0);
+	assert_close(py->threads_max, 2, 0); /* not the zombie's 1 */
+	assert_close(py->duration_s, 0.25, 1e-9);
+	assert_close(py->cpu_s, 0.06, 1e-9);
+	assert_close(py->counter[C_MINOR_FAULTS], 1700, 0);
+	assert_close(py->cpu.n, 3, 0); /* the zombie's CPU % counts; the first is unknown */
+	const struct entity *kthread = find_entity(r->procs, r->nprocs, 6);
+	assert_int_equal(kthread->rss.n, 2);
+	assert_close(kthread->rss.max, 0, 0);
+	const struct entity *swapped = find_entity(r->procs, r->nprocs, 7);
+	assert_int_equal(swapped->rss.n, 2);
+	assert_close(swapped->rss.min, 0, 0);
+	report_free(r);
+	recording_free(rec);
+	fixture_rmdir(dir);
+}
+
 /* make and its child summed tick by tick. */
 static void test_tree_statistics(void **state)
 {
@@ -375,6 +407,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_fixture),
 		cmocka_unit_test(test_process_statistics),
+		cmocka_unit_test(test_uncounted_memory),
 		cmocka_unit_test(test_tree_statistics),
 		cmocka_unit_test(test_machine_statistics),
 		cmocka_unit_test(test_pid_reuse),

@@ -144,6 +144,32 @@ static void test_markdown(void **state)
 	unbuild(&b);
 }
 
+/* Every format leaves out the same memory that is not a measurement (the first sample's
+ * uncounted 0, the zombie's 0): RSS min is the same 9.5 MiB everywhere. */
+static void test_uncounted_memory_in_every_format(void **state)
+{
+	(void)state;
+	struct built b = build(fixture_uncounted_samples, NULL);
+	struct strbuf sb = STRBUF_INIT;
+	report_text(&sb, b.report, "rec/", false);
+	assert_non_null(strstr(sb_str(&sb), "RSS               min 9.5 MiB   mean 10.5 MiB"));
+	sb_reset(&sb);
+	report_json(&sb, b.report, "rec/");
+	assert_non_null(strstr(sb_str(&sb), "\"mem_real\": {\n        \"samples\": 2,\n"));
+	assert_non_null(strstr(sb_str(&sb), "\"min\": 9936896.0,\n        \"max\": 12095488.0"));
+	sb_reset(&sb);
+	report_markdown(&sb, b.report, "rec/");
+	assert_non_null(strstr(sb_str(&sb), "| 9.5 MiB | 10.5 MiB | 11.5 MiB | 11.5 MiB |"));
+	sb_reset(&sb);
+	report_csv(&sb, b.report);
+	assert_non_null(strstr(sb_str(&sb), ",0.060,9936896,11016192,11016192,"));
+	sb_reset(&sb);
+	report_html(&sb, b.report, "rec/");
+	assert_non_null(strstr(sb_str(&sb), "<td class=\"n\">10.5 MiB</td>"));
+	sb_free(&sb);
+	unbuild(&b);
+}
+
 /* The CSV output reads back with profkit's own reader: every row as wide as the header. */
 static void test_csv_reads_back(void **state)
 {
@@ -255,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_escaping),       cmocka_unit_test(test_text),
 		cmocka_unit_test(test_json),           cmocka_unit_test(test_markdown),
 		cmocka_unit_test(test_csv_reads_back), cmocka_unit_test(test_compare),
+		cmocka_unit_test(test_uncounted_memory_in_every_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
