@@ -15,6 +15,7 @@ struct command {
 static const struct command commands[] = {
 	{ "list", cmd_list, "the events this machine can count, by kind; the PMUs" },
 	{ "py", cmd_py, "which Python functions take the time, read from a running CPython" },
+	{ "record", cmd_record, "where the wall-clock time goes: on-CPU and off-CPU stacks, flamegraph" },
 	{ "report", cmd_report, "statistics, memory trend and comparison of recordings" },
 	{ "run", cmd_run, "launch a command and record what it uses, tick by tick" },
 	{ "stat", cmd_stat, "count events (perf counters) of a command, a process or the machine" },

@@ -12,6 +12,7 @@
 
 int cmd_list(int argc, char **argv);
 int cmd_py(int argc, char **argv);
+int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_stat(int argc, char **argv);

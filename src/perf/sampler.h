@@ -1,9 +1,11 @@
 /* On-CPU stack sampling with perf_event_open, and the decoder of the perf ring buffer.
  *
- * One sampling event per thread of the target (cpu-clock; hardware cycles where the CPU
- * exposes them), opened with inherit so threads and child processes created later are
- * sampled too, all writing into one mmap'd ring buffer (PERF_EVENT_IOC_SET_OUTPUT) that
- * the event loop polls. Each sample carries the tid, time, the kernel + frame-pointer
+ * One cpu-clock sampling event per thread of the target and online CPU, opened with
+ * inherit so threads and child processes created later are sampled too. The kernel
+ * neither mmaps an inherited per-task (cpu -1) event nor redirects one task's event into
+ * another task's buffer, so there is one mmap'd ring buffer per CPU, which that CPU's
+ * events share (PERF_EVENT_IOC_SET_OUTPUT), as in `perf record`; the drain merges the
+ * rings by time. Each sample carries the tid, time, the kernel + frame-pointer
  * callchain, and — for DWARF unwinding — the user registers and a copy of the top of the
  * user stack. Side-band records (COMM, FORK, EXIT, MMAP2, LOST, THROTTLE, SWITCH) keep
  * thread names, new threads and mappings current.
@@ -74,10 +76,20 @@ struct perf_rec_layout {
 	uint64_t switch_sample_id; /* PERF_SAMPLE_IDENTIFIER/ID of the sched_switch event, 0: none */
 };
 
-/* Decodes one record (header included) of len bytes. Pointers in ret point into rec.
- * Returns 0, or -EINVAL for a malformed record (sizes past len, counts too large). */
+/* Decodes one record (header included; header.size <= len bytes, 8-aligned as in the
+ * ring). Pointers in ret point into rec. Returns 0, or -EINVAL for a malformed record
+ * (sizes past len, counts too large) and for PERF_SAMPLE_READ / BRANCH_STACK layouts. */
 int perf_record_decode(const void *rec, size_t len, const struct perf_rec_layout *l,
 		       struct perf_rec *ret);
+
+/* The largest record (perf_event_header.size is a u16): the size of a scratch buffer. */
+#define PERF_RECORD_MAX 65536
+/* The record at position pos of a ring buffer's data area (size bytes, a power of two),
+ * written up to head: returns 1 with a pointer into data, or into scratch (PERF_RECORD_MAX
+ * bytes, 8-aligned) when the record wraps around the end; 0 when pos == head; -EINVAL for
+ * a header that cannot be right (size < 8, or past head): the rest cannot be read. */
+int perf_ring_record(const uint8_t *data, uint64_t size, uint64_t pos, uint64_t head,
+		     uint8_t *scratch, const uint8_t **ret, size_t *ret_len);
 
 struct sampler_opts {
 	pid_t pid;            /* attach to this process's threads, or ... */
@@ -96,16 +108,20 @@ struct sampler;
  * perf_event_paranoid setting is missing; "no such process"). -ESRCH, -EACCES/-EPERM,
  * -ENOENT (cpu-clock unavailable), -ENOMEM. */
 int sampler_open(const struct sampler_opts *o, struct sampler **ret, char *err, size_t errlen);
-/* The fd to put into epoll (readable when the ring buffer has data past its watermark). */
+/* The fd to put into epoll: an epoll set over the rings, readable when one has woken
+ * (about four times a second per busy thread, or half full). */
 int sampler_fd(const struct sampler *s);
 int sampler_enable(struct sampler *s);
 int sampler_disable(struct sampler *s);
 /* Calls cb for each record in the ring buffer, in order, then frees the space. A record
  * that wraps around the end of the buffer is copied to a scratch buffer first. Returns the
- * number of records, or the first negative value cb returned (the rest stays for later). */
+ * number of records, or the first negative value cb returned (the record it failed on is
+ * consumed; the rest stays for later). Malformed records and PREC_OTHER are skipped. The
+ * events of each thread's CPUs have their own sched_switch ids: the sampler, not only
+ * layout.switch_sample_id, tells PREC_SWITCH_SAMPLE apart. */
 typedef int (*perf_rec_cb)(const struct perf_rec *r, void *arg);
 int sampler_drain(struct sampler *s, perf_rec_cb cb, void *arg);
-/* The sampling event name actually used ("cpu-clock" or "cycles") and the frequency. */
+/* The sampling event name actually used: "cpu-clock" (its period is CPU ns, the weight). */
 const char *sampler_event_name(const struct sampler *s);
 struct sampler_stats { uint64_t samples, lost, throttled, malformed; };
 void sampler_get_stats(const struct sampler *s, struct sampler_stats *ret);

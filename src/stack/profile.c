@@ -273,6 +273,22 @@ int stack_profile__frame(struct stack_profile *p, const char *name, const char *
 	return 0;
 }
 
+/* Frames without a state (a thread-name root, "[unknown]") do not decide: a stack is on
+ * or off the CPU when every frame that has a state agrees. */
+static uint8_t stack_state_of(const struct stack_profile *p, const uint32_t *frames, size_t n)
+{
+	uint8_t state = STATE_ANY;
+	for (size_t k = 0; k < n; k++) {
+		uint8_t st = p->frames[frames[k]].state;
+		if (st == STATE_ANY)
+			continue;
+		if (state != STATE_ANY && st != state)
+			return STATE_ANY;
+		state = st;
+	}
+	return state;
+}
+
 int stack_profile__stack(struct stack_profile *p, const uint32_t *frames, size_t n,
 			 uint32_t *ret_id)
 {
@@ -303,10 +319,7 @@ int stack_profile__stack(struct stack_profile *p, const uint32_t *frames, size_t
 	    grow((void **)&p->ids, &p->ids_cap, p->nids + n, sizeof(*p->ids)) < 0 ||
 	    index_reserve(p, ix, p->nstacks, stack_hash_of) < 0)
 		return -ENOMEM;
-	uint8_t state = n ? p->frames[frames[0]].state : STATE_ANY;
-	for (size_t k = 1; k < n; k++)
-		if (p->frames[frames[k]].state != state)
-			state = STATE_ANY;
+	uint8_t state = stack_state_of(p, frames, n);
 	if (n)
 		memcpy(p->ids + p->nids, frames, n * sizeof(*frames));
 	uint32_t id = (uint32_t)p->nstacks++;

@@ -106,8 +106,8 @@ const struct stack_frame *stack_profile__frame_get(const struct stack_profile *p
 /* The stack's frame ids, root first, and their number in ret_n. NULL for an unknown id. */
 const uint32_t *stack_profile__stack_get(const struct stack_profile *p, uint32_t id,
 					 size_t *ret_n);
-/* STATE_ON_CPU or STATE_OFF_CPU when every frame of the stack has that state, else
- * STATE_ANY. */
+/* STATE_ON_CPU or STATE_OFF_CPU when every frame of the stack that has a state has that
+ * one (frames with STATE_ANY, such as a thread-name root, do not count), else STATE_ANY. */
 enum frame_state stack_profile__stack_state(const struct stack_profile *p, uint32_t id);
 
 /* The samples, one per distinct (tid, stack), in the order they were first added. The

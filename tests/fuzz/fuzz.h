@@ -28,6 +28,10 @@ int fuzz_event_spec(const uint8_t *data, size_t size);
 int fuzz_folded_reader(const uint8_t *data, size_t size);
 int fuzz_proc_maps(const uint8_t *data, size_t size);
 int fuzz_csv_reader(const uint8_t *data, size_t size);
+int fuzz_kallsyms(const uint8_t *data, size_t size);
+int fuzz_perfmap(const uint8_t *data, size_t size);
+int fuzz_elf_symtab(const uint8_t *data, size_t size);
+int fuzz_perf_record(const uint8_t *data, size_t size);
 
 /* A property every input must keep; a violation is a crash for the fuzzer to report. */
 #define FUZZ_CHECK(cond)                                                              \

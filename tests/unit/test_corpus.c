@@ -32,6 +32,10 @@ static const struct target targets[] = {
 	{ "folded_reader", fuzz_folded_reader },
 	{ "proc_maps", fuzz_proc_maps },
 	{ "csv_reader", fuzz_csv_reader },
+	{ "kallsyms", fuzz_kallsyms },
+	{ "perfmap", fuzz_perfmap },
+	{ "elf_symtab", fuzz_elf_symtab },
+	{ "perf_record", fuzz_perf_record },
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 

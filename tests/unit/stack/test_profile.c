@@ -122,6 +122,12 @@ static void test_stacks_interned(void **state)
 	assert_int_equal(stack_profile__stack_state(p, stack(p, abo, 2)), STATE_ANY);
 	assert_int_equal(stack_profile__stack_state(p, stack(p, &o, 1)), STATE_OFF_CPU);
 	assert_int_equal(stack_profile__stack_state(p, empty), STATE_ANY);
+	/* A root without a state (a thread name) does not decide. */
+	uint32_t root = frame(p, "worker-1", NULL, FRAME_MARKER, STATE_ANY);
+	uint32_t rab[] = { root, a, b }, rao[] = { root, a, o };
+	assert_int_equal(stack_profile__stack_state(p, stack(p, rab, 3)), STATE_ON_CPU);
+	assert_int_equal(stack_profile__stack_state(p, stack(p, rao, 3)), STATE_ANY);
+	assert_int_equal(stack_profile__stack_state(p, stack(p, &root, 1)), STATE_ANY);
 
 	uint32_t bad[] = { a, 77 }, id;
 	assert_int_equal(stack_profile__stack(p, bad, 2, &id), -EINVAL);
