@@ -14,5 +14,12 @@ echo "==> $out/system.csv (first rows; one row per tick)"
 head -n 3 "$out/system.csv"
 echo "==> $build/profkit report $out"
 "$build/profkit" report "$out"
-echo "==> files (open $out/report.html in a browser for the charts)"
+echo "==> $build/profkit record -o $out/flame -- $py examples/workload.py --size 1"
+if "$build/profkit" record -o "$out/flame" -- "$py" examples/workload.py --size 1; then
+	echo "==> $out/flame_analysis.txt"
+	cat "$out/flame_analysis.txt"
+else
+	echo "(profkit record needs root, or CAP_PERFMON and CAP_BPF: skipped)"
+fi
+echo "==> files (open $out/report.html and $out/flame.svg in a browser)"
 ls -l "$out"
