@@ -64,9 +64,11 @@ struct rec {
 	struct offcpu *oc;
 	char offcpu_note[256];
 	const char *offcpu_kind; /* NULL: off-CPU not recorded */
+	bool kernel;             /* kernel stacks (o->kernel, unless refused) */
 	struct pidmap threads;   /* tid -> struct rthread */
 	struct pidmap procs;     /* pid -> (void *)1 once the unwinder/symbolizer know it */
 	struct pidmap outs;      /* tid -> struct switch_out (fallback) */
+	struct pidmap remapped;  /* pid -> (void *)1: new executable mappings to read */
 	pid_t pid;               /* the target */
 	char comm[16];
 	char command[1024];
@@ -286,7 +288,7 @@ static int on_perf_record(const struct perf_rec *pr, void *arg)
 		symbolizer_add_mapping(r->sym, pr->u.mmap.pid, pr->u.mmap.start, pr->u.mmap.len,
 				       pr->u.mmap.pgoff, pr->u.mmap.inode, pr->u.mmap.path, exec);
 		if (exec && r->unw)
-			unwinder_mapping_changed(r->unw, pr->u.mmap.pid);
+			pidmap_put(&r->remapped, pr->u.mmap.pid, (void *)1);
 		break;
 	}
 	default:
@@ -295,10 +297,29 @@ static int on_perf_record(const struct perf_rec *pr, void *arg)
 	return 0;
 }
 
+/* The unwinder learns new executable mappings (ld.so loading the libraries, dlopen) from
+ * /proc now, once per drain, while the process surely runs: a process that blocks at once
+ * and exits when it wakes would otherwise be unwound without its libraries. */
+static void read_new_mappings(struct rec *r)
+{
+	pid_t pid;
+	void *v;
+	for (size_t i = 0; pidmap_next(&r->remapped, &i, &pid, &v);) {
+		unwinder_mapping_changed(r->unw, pid);
+		if (pidmap_get(&r->procs, pid)) {
+			unwinder_forget(r->unw, pid);
+			unwinder_add_process(r->unw, pid);
+		}
+		pidmap_del(&r->remapped, pid);
+	}
+}
+
 static void drain_perf(struct rec *r)
 {
 	if (r->smp)
 		sampler_drain(r->smp, on_perf_record, r);
+	if (r->unw && r->remapped.live)
+		read_new_mappings(r);
 }
 
 /* ---- off-CPU events ------------------------------------------------------------------ */
@@ -306,6 +327,11 @@ static void drain_perf(struct rec *r)
 static void on_offcpu(const struct offcpu_event *e, void *arg)
 {
 	struct rec *r = arg;
+	/* The launched command between fork and exec is still profkit (its comm says so),
+	 * waiting for the sampler to be attached: not the command's time. */
+	if (r->child && e->pid == r->child &&
+	    !strncmp(e->comm, program_invocation_short_name, sizeof(e->comm) - 1))
+		return;
 	struct rthread *t = thread_get(r, e->pid, e->tid, e->start_ns);
 	if (t && !t->name[0] && e->comm[0]) {
 		char comm[17];
@@ -474,7 +500,12 @@ static int open_offcpu(struct rec *r)
 		.follow_children = true,
 	};
 	char err[256] = "";
-	int e = offcpu_open(&oo, &r->oc, err, sizeof(err));
+	const char *force = getenv("PROFKIT_OFFCPU");
+	int e = -ENOTSUP;
+	if (force && !strcmp(force, "perf"))
+		snprintf(err, sizeof(err), "not used, PROFKIT_OFFCPU=perf");
+	else
+		e = offcpu_open(&oo, &r->oc, err, sizeof(err));
 	if (e == 0) {
 		r->offcpu_kind = "eBPF sched_switch";
 		return 0;
@@ -494,13 +525,28 @@ static int open_sampler(struct rec *r, pid_t pid, bool launch)
 		.pid = pid,
 		.launch = launch,
 		.freq_hz = r->o->freq_hz,
-		.kernel = r->o->kernel,
+		.kernel = r->kernel,
 		.dwarf = r->o->dwarf,
 		.stack_bytes = r->o->stack_bytes,
 		.offcpu_switch = r->o->offcpu && !r->oc,
 	};
 	char err[512] = "";
 	int e = sampler_open(&so, &r->smp, err, sizeof(err));
+	/* Without privilege, do what is still allowed, and say what is missing: first the
+	 * off-CPU fallback goes, then kernel stacks. */
+	if ((e == -EACCES || e == -EPERM) && so.offcpu_switch) {
+		warning("off-CPU: not recorded: %s", err);
+		r->offcpu_kind = NULL;
+		snprintf(r->offcpu_note, sizeof(r->offcpu_note), "%s", err);
+		so.offcpu_switch = false;
+		e = sampler_open(&so, &r->smp, err, sizeof(err));
+	}
+	if ((e == -EACCES || e == -EPERM) && so.kernel) {
+		warning("kernel stacks: not recorded: %s", err);
+		so.kernel = false;
+		r->kernel = false;
+		e = sampler_open(&so, &r->smp, err, sizeof(err));
+	}
 	if (e < 0)
 		return error("cannot sample pid %d: %s", (int)pid, err[0] ? err : strerror(-e));
 	/* The recording starts when the off-CPU tracer follows the target (the sampler is
@@ -676,7 +722,7 @@ static void fill_meta(struct rec *r, struct record_meta *m)
 		.pid = r->pid, .name = r->comm, .command = r->child ? r->command : NULL,
 		.start_unix = r->start_unix, .wall_s = (double)(r->t_end - r->t0) / 1e9,
 		.event = r->smp ? sampler_event_name(r->smp) : "cpu-clock",
-		.freq_hz = r->o->freq_hz, .dwarf = r->unw != NULL, .kernel = r->o->kernel,
+		.freq_hz = r->o->freq_hz, .dwarf = r->unw != NULL, .kernel = r->kernel,
 		.offcpu = r->offcpu_kind, .offcpu_note = r->offcpu_note[0] ? r->offcpu_note : NULL,
 		.min_block_us = r->o->min_block_us,
 		.samples = r->samples, .lost_samples = ss.lost,
@@ -884,6 +930,7 @@ static void free_all(struct rec *r)
 	pidmap_free(&r->threads);
 	pidmap_free(&r->outs);
 	pidmap_free(&r->procs);
+	pidmap_free(&r->remapped);
 	sampler_free(r->smp);
 	offcpu_free(r->oc);
 	collector_free(r->col);
@@ -901,7 +948,8 @@ static void free_all(struct rec *r)
 
 int record_session_run(const struct record_opts *o)
 {
-	struct rec r = { .o = o, .child_status = -1, .pidfd = -1, .timerfd = -1, .sigfd = -1 };
+	struct rec r = { .o = o, .child_status = -1, .pidfd = -1, .timerfd = -1, .sigfd = -1,
+			 .kernel = o->kernel };
 	sigset_t old;
 	sigprocmask(SIG_BLOCK, NULL, &old);
 	int code = 0;

@@ -320,3 +320,62 @@ def test_svg_opens_in_chromium_and_zooms_on_click(tmp_path):
     before = float(re.search(r'data-before="([\d.]+)"', dom).group(1))
     after = float(re.search(r'data-after="([\d.]+)"', dom).group(1))
     assert after > before * 1.2, "clicking a frame zooms into it: %s -> %s" % (before, after)
+
+
+# ---- fallbacks and permissions ------------------------------------------------------------------
+
+def test_perf_fallback_for_off_cpu_says_so_and_measures(tmp_path):
+    """Without eBPF (forced here with PROFKIT_OFFCPU=perf), off-CPU time comes from perf's
+    context-switch records and sched_switch samples."""
+    import os
+    env = dict(os.environ, PROFKIT_OFFCPU="perf")
+    p, prefix = record(tmp_path, "-F", "199", "--", target("duty"), "50", "50", "2",
+                       stdout=subprocess.PIPE, env=env)
+    assert p.returncode == 0, p.stderr_text
+    assert "using perf sched_switch sampling instead" in p.stderr_text
+    analysis = Path(str(prefix) + "_analysis.txt").read_text()
+    assert "perf sched_switch (fallback)" in analysis
+    stacks = read_folded(str(prefix) + ".folded")
+    on, off = totals(stacks)
+    cpu, wall = map(float, re.search(rb"cpu ([\d.]+) wall ([\d.]+)", p.stdout).groups())
+    assert abs(off - (wall - cpu) * 1e6) < 0.05 * (wall - cpu) * 1e6 + 30_000, (off, wall, cpu)
+    assert sum(w for f, w, s in stacks if s == "o" and "sleep_phase" in f) > 0.9 * off
+
+
+def test_unprivileged_user_gets_what_is_allowed(tmp_path):
+    """perf_event_paranoid 2, no capabilities: off-CPU and kernel stacks are refused, each
+    with one line that says what is missing; user stacks on the CPU still work."""
+    import os
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root to switch to an unprivileged user, and setpriv")
+    if Path("/proc/sys/kernel/perf_event_paranoid").read_text().strip() not in ("2", "3", "4"):
+        pytest.skip("perf_event_paranoid lets unprivileged users sample the kernel here")
+    shared = Path(tempfile.mkdtemp(prefix="profkit-e2e-"))
+    try:
+        shared.chmod(0o777)
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            PROFKIT, "record", "-o", str(shared / "u"), "--",
+                            target("callpath_nofp"), "0.5"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        err = r.stderr.decode()
+        assert r.returncode == 0, err
+        assert "CAP_BPF" in err and "perf_event_paranoid" in err, err
+        stacks = read_folded(shared / "u.folded")
+        on, off = totals(stacks)
+        assert on > 0 and off == 0
+        assert all("hot_leaf" not in f or "main" in f for f, _, _ in stacks)
+        assert "_[k]" not in (shared / "u.folded").read_text()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_a_process_that_execs_is_followed(tmp_path):
+    """The launched shell execs the real program: its frames are named from the new image."""
+    p, prefix = record(tmp_path, "-F", "299", "--no-offcpu", "--", "/bin/sh", "-c",
+                       "exec %s 0.6" % target("callpath_nofp"), stdout=subprocess.PIPE)
+    assert p.returncode == 0, p.stderr_text
+    stacks = read_folded(str(prefix) + ".folded")
+    on, _ = totals(stacks)
+    hot = sum(w for f, w, _ in stacks
+              if contains_in_order(f, ["main", "outer_frame", "middle_frame", "hot_leaf"]))
+    assert hot > 0.8 * on, (hot, on)
