@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +70,7 @@ struct rec {
 	struct pidmap procs;     /* pid -> (void *)1 once the unwinder/symbolizer know it */
 	struct pidmap outs;      /* tid -> struct switch_out (fallback) */
 	struct pidmap remapped;  /* pid -> (void *)1: new executable mappings to read */
+	uint8_t *blocked_stack;  /* BLOCKED_STACK_BYTES: a blocked thread's stack copy */
 	pid_t pid;               /* the target */
 	char comm[16];
 	char command[1024];
@@ -324,6 +326,40 @@ static void drain_perf(struct rec *r)
 
 /* ---- off-CPU events ------------------------------------------------------------------ */
 
+#define BLOCKED_STACK_BYTES 16384
+
+/* A block that ended without its user stack (a thread still blocked at the end of the
+ * recording, blocked all along): while the thread still waits in its system call, the
+ * kernel tells where (/proc/PID/task/TID/syscall ends with the user SP and PC), and the
+ * stack above SP is the same as when it blocked: copy it, and unwind it like any other. */
+static bool read_blocked_user_state(pid_t pid, pid_t tid, struct user_regs *regs,
+				    uint8_t *stack, size_t *size)
+{
+	char path[64], text[512];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	read_text(path, text, sizeof(text));
+	unsigned long long v[9];
+	int nr;
+	if (sscanf(text, "%d %llx %llx %llx %llx %llx %llx %llx %llx", &nr, &v[0], &v[1], &v[2],
+		   &v[3], &v[4], &v[5], &v[6], &v[7]) != 9 || nr < 0)
+		return false;
+	struct iovec local = { stack, BLOCKED_STACK_BYTES }, remote = { (void *)(uintptr_t)v[6],
+									  BLOCKED_STACK_BYTES };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n <= 0) { /* the copy may cross the top of the stack: take what is mapped */
+		remote.iov_len = local.iov_len = 4096 - (v[6] & 4095);
+		n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	}
+	if (n <= 0)
+		return false;
+	memset(regs, 0, sizeof(*regs));
+	regs->r[UREG_RSP] = v[6];
+	regs->r[UREG_RIP] = v[7];
+	regs->valid = UREGS_MIN_VALID;
+	*size = (size_t)n;
+	return true;
+}
+
 static void on_offcpu(const struct offcpu_event *e, void *arg)
 {
 	struct rec *r = arg;
@@ -345,6 +381,12 @@ static void on_offcpu(const struct offcpu_event *e, void *arg)
 		.regs = e->regs.valid ? &e->regs : NULL,
 		.stack = e->stack, .stack_size = e->stack_size,
 	};
+	struct user_regs regs;
+	if (!rs.regs && r->blocked_stack &&
+	    read_blocked_user_state(e->pid, e->tid, &regs, r->blocked_stack, &rs.stack_size)) {
+		rs.regs = &regs;
+		rs.stack = r->blocked_stack;
+	}
 	r->offcpu_blocks++;
 	uint64_t us = ns_to_us(e->off_ns);
 	note_error(r, collector_add(r->col, &rs, STATE_OFF_CPU, us ? us : 1));
@@ -914,6 +956,8 @@ static int new_model(struct rec *r)
 		}
 	}
 	struct collector_opts co = { .kernel = r->o->kernel, .thread_root = true };
+	if (e == 0 && r->unw && !(r->blocked_stack = malloc(BLOCKED_STACK_BYTES)))
+		e = -ENOMEM;
 	if (e == 0)
 		e = collector_new(r->prof, r->sym, r->unw, &co, &r->col);
 	return e;
@@ -931,6 +975,7 @@ static void free_all(struct rec *r)
 	pidmap_free(&r->outs);
 	pidmap_free(&r->procs);
 	pidmap_free(&r->remapped);
+	free(r->blocked_stack);
 	sampler_free(r->smp);
 	offcpu_free(r->oc);
 	collector_free(r->col);

@@ -379,3 +379,26 @@ def test_a_process_that_execs_is_followed(tmp_path):
     hot = sum(w for f, w, _ in stacks
               if contains_in_order(f, ["main", "outer_frame", "middle_frame", "hot_leaf"]))
     assert hot > 0.8 * on, (hot, on)
+
+
+def test_threads_blocked_all_along_are_accounted_with_their_stacks(tmp_path):
+    """Attached to a process whose threads sleep or wait on a pipe for the whole recording:
+    their time is off-CPU time from the start, with the user stack of the wait."""
+    p = subprocess.Popen([target("threads_named"), "4"], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline().startswith(b"ready")
+        r, prefix = record(tmp_path, "-p", p.pid, "-d", "1", "-F", "99")
+        assert r.returncode == 0, r.stderr_text
+        stacks = read_folded(str(prefix) + ".folded")
+        waiter = [(f, w) for f, w, s in stacks if f[0] == "pipe-waiter" and s == "o"]
+        total = sum(w for _, w in waiter)
+        assert 0.9e6 < total < 1.2e6, total
+        assert sum(w for f, w in waiter if contains_in_order(f, ["pipe_waiter", "read"])) > 0.9 * total
+        main = sum(w for f, w, s in stacks if f[0] == "threads_named" and s == "o")
+        assert 0.9e6 < main < 1.2e6, main
+        analysis = Path(str(prefix) + "_analysis.txt").read_text()
+        coverage = float(re.search(r"coverage\s+([\d.]+)%", analysis).group(1))
+        assert coverage > 90, analysis
+    finally:
+        p.kill()
+        p.wait()
