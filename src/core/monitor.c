@@ -46,6 +46,7 @@ struct monitor {
 	uint64_t start_mono, interval_ns, end_ns; /* end_ns: 0 = no duration */
 	uint64_t tick_index, prev_tick_mono, period_sum_ns, periods;
 	uint64_t rows_flushed; /* rows of samples.csv known to be on disk */
+	size_t nwatched;       /* targets.all[0..nwatched) have their pidfd and counters */
 	bool sampling; /* false once the recording stopped (duration, write error) */
 	bool done;
 	bool kill_pending; /* run after the duration: SIGKILL when the timer fires next */
@@ -99,10 +100,11 @@ static double cpu_percent_of(struct target *t, uint64_t cpu_ns, uint64_t now)
 }
 
 static void aggregate(struct target *t, const struct proc_sample *s, double cpu_pct,
-		      uint64_t cpu_ns, uint64_t now, double ts, long page_size)
+		      uint64_t cpu_ns, uint64_t now, double ts)
 {
 	struct target_agg *a = &t->agg;
-	uint64_t rss = s->stat.rss * (uint64_t)page_size;
+	bool have_rss = s->have & SAMPLE_HAVE_RSS;
+	uint64_t rss = s->rss_bytes;
 	if (!a->samples) {
 		a->first_ts = ts;
 		a->first_mono = now;
@@ -115,7 +117,7 @@ static void aggregate(struct target *t, const struct proc_sample *s, double cpu_
 	a->have_cpu_ns = true;
 	if (isfinite(cpu_pct) && cpu_pct > a->cpu_percent_max)
 		a->cpu_percent_max = cpu_pct;
-	if (rss > a->rss_max)
+	if (have_rss && rss > a->rss_max)
 		a->rss_max = rss;
 	if (s->stat.vsize > a->vms_max)
 		a->vms_max = s->stat.vsize;
@@ -126,7 +128,7 @@ static void aggregate(struct target *t, const struct proc_sample *s, double cpu_
 	if (s->stat.num_threads > a->threads_max)
 		a->threads_max = s->stat.num_threads;
 	/* A zombie's memory reads 0: that is the exit, not a trend. */
-	if (s->stat.state != 'Z' && a->mem)
+	if (s->stat.state != 'Z' && have_rss && a->mem)
 		series_add(a->mem, ts, (double)rss);
 	a->last = *s;
 }
@@ -289,7 +291,7 @@ static enum sample_outcome sample_target(struct monitor *m, struct target *t, ui
 	rows_samples_row(&m->samples.pending, &row, m->cfg->pss);
 	m->samples.rows++;
 	m->res->rows++;
-	aggregate(t, &s, pct, cpu_ns, now, ts, m->page_size);
+	aggregate(t, &s, pct, cpu_ns, now, ts);
 	return s.stat.state == 'Z' || s.stat.state == 'X' ? SAMPLE_EXITED : SAMPLE_ALIVE;
 }
 
@@ -469,14 +471,14 @@ static void tick(struct monitor *m, uint64_t now)
 	if (targets_discover(&m->res->targets, now) > 0)
 		watch_new_targets(m);
 
+	/* Only the live targets: the exited ones (thousands under make -j) cost nothing. */
 	struct target_set *ts_ = &m->res->targets;
-	for (size_t i = 0; i < ts_->nall; i++) {
-		struct target *t = ts_->all[i];
-		if (!t->alive)
-			continue;
-		enum sample_outcome o = sample_target(m, t, now, ts);
-		if (o != SAMPLE_ALIVE)
+	for (size_t i = 0; i < ts_->nalive;) {
+		struct target *t = ts_->alive[i];
+		if (sample_target(m, t, now, ts) != SAMPLE_ALIVE)
 			retire(m, t);
+		if (i < ts_->nalive && ts_->alive[i] == t) /* else the next one moved to i */
+			i++;
 	}
 	sample_system(m, now, ts);
 	flush_rows(m);
@@ -487,11 +489,12 @@ static void tick(struct monitor *m, uint64_t now)
 			.alive = ts_->nalive, .seen = ts_->nall });
 }
 
+/* Targets are only ever appended to ts->all: those past m->nwatched are new. */
 static void watch_new_targets(struct monitor *m)
 {
 	struct target_set *ts = &m->res->targets;
-	for (size_t i = 0; i < ts->nall; i++) {
-		struct target *t = ts->all[i];
+	for (; m->nwatched < ts->nall; m->nwatched++) {
+		struct target *t = ts->all[m->nwatched];
 		if (t->owner || !t->alive)
 			continue;
 		t->owner = m;

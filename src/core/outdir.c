@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "util/dirs.h"
 #include "util/macro.h"
 
 /* Under sudo, files belong to the user who ran sudo, not to root. */
@@ -31,14 +32,10 @@ static void give_to_invoker(int fd)
 
 static int dir_is_empty(int dirfd)
 {
-	int fd = dup(dirfd);
-	if (fd < 0)
-		return neg_errno();
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -ENOMEM;
-	}
+	DIR *d;
+	int r = opendir_at(dirfd, ".", &d);
+	if (r < 0)
+		return r;
 	struct dirent *e;
 	int empty = 1;
 	while ((e = readdir(d)))

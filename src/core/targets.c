@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "core/clock.h"
+#include "util/dirs.h"
 #include "util/macro.h"
 
 #define NAME_RECHECK_NS (1000 * NSEC_PER_MSEC)
@@ -68,6 +69,9 @@ void targets_free(struct target_set *ts)
 		free(t);
 	}
 	free(ts->all);
+	free(ts->alive);
+	ts->all = ts->alive = NULL;
+	ts->nall = ts->nalive = 0;
 	pidmap_free(&ts->live);
 	pidmap_free(&ts->ignored);
 	free(ts->young);
@@ -118,6 +122,20 @@ static int read_stat_of(struct target_set *ts, pid_t pid, struct proc_stat *ret)
 	return procfs_parse_stat(buf, (size_t)n, ret);
 }
 
+/* Room for one more in an array of targets. */
+static int grow_targets(struct target ***v, size_t n, size_t *cap)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 16;
+	struct target **p = realloc(*v, nc * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = nc;
+	return 0;
+}
+
 int targets_add(struct target_set *ts, pid_t pid, bool is_child, struct target **ret_target)
 {
 	struct target *t = targets_find(ts, pid);
@@ -129,14 +147,9 @@ int targets_add(struct target_set *ts, pid_t pid, bool is_child, struct target *
 		return r;
 	if (st.state == 'Z' || st.state == 'X')
 		return -ESRCH;
-	if (ts->nall == ts->capall) {
-		size_t cap = ts->capall ? ts->capall * 2 : 16;
-		struct target **all = realloc(ts->all, cap * sizeof(*all));
-		if (!all)
-			return -ENOMEM;
-		ts->all = all;
-		ts->capall = cap;
-	}
+	if (grow_targets(&ts->all, ts->nall, &ts->capall) < 0 ||
+	    grow_targets(&ts->alive, ts->nalive, &ts->capalive) < 0)
+		return -ENOMEM;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -174,7 +187,8 @@ int targets_add(struct target_set *ts, pid_t pid, bool is_child, struct target *
 	pidmap_del(&ts->ignored, pid);
 	t->alive = true;
 	ts->all[ts->nall++] = t;
-	ts->nalive++;
+	t->alive_index = ts->nalive;
+	ts->alive[ts->nalive++] = t;
 out:
 	if (ret_target)
 		*ret_target = t;
@@ -186,6 +200,11 @@ void targets_mark_gone(struct target_set *ts, struct target *t)
 	if (!t->alive)
 		return;
 	t->alive = false;
+	/* Rows keep the order targets were found in; exits are rare next to ticks. */
+	for (size_t i = t->alive_index + 1; i < ts->nalive; i++) {
+		ts->alive[i - 1] = ts->alive[i];
+		ts->alive[i - 1]->alive_index = i - 1;
+	}
 	ts->nalive--;
 	pidmap_del(&ts->live, t->pid);
 	target_close(t);
@@ -343,16 +362,11 @@ static int consider(struct target_set *ts, struct scan *sc, pid_t pid)
  * ignored; marks the ignored ones still present with the current generation. */
 static int scan_all(struct target_set *ts, struct scan *sc)
 {
-	int fd = openat(ts->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -ENOMEM;
-	}
+	DIR *d;
+	int r = opendir_at(ts->procfd, ".", &d);
+	if (r < 0)
+		return r;
 	struct dirent *e;
-	int r = 0;
 	while (r == 0 && (e = readdir(d))) {
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;

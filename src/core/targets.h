@@ -52,6 +52,7 @@ struct target {
 	struct proc_handle h;
 	int pidfd;         /* becomes readable when the process exits; -1 if unavailable */
 	bool alive;
+	size_t alive_index; /* in target_set.alive, while alive */
 	bool is_child;     /* ours to reap */
 	bool descendant;   /* followed as a descendant of another target */
 	bool warned_perm;
@@ -82,7 +83,11 @@ struct target_set {
 	struct pidmap live;    /* pid -> struct target*, alive */
 	struct pidmap ignored; /* pid -> scan generation, seen and not a target */
 	struct target **all;   /* every target ever, for the summary */
-	size_t nall, capall, nalive;
+	size_t nall, capall;
+	/* The live targets, in the order they were found: what a tick reads, so that the
+	 * thousands of processes a build has run and lost cost nothing per tick. */
+	struct target **alive;
+	size_t nalive, capalive;
 	pid_t last_pid;
 	uint64_t gen;
 	uint64_t last_full_scan_ns;
@@ -101,8 +106,8 @@ int targets_add(struct target_set *ts, pid_t pid, bool is_child, struct target *
  * was created since the last call and no name re-check is due). Returns the number of
  * targets added, or -errno. */
 int targets_discover(struct target_set *ts, uint64_t now_ns);
-/* The process has exited: stop reading it; its aggregates and leak verdict stay for the
- * summary. */
+/* The process has exited: stop reading it, and take it out of ts->alive (the targets after
+ * it move down one place); its aggregates and leak verdict stay for the summary. */
 void targets_mark_gone(struct target_set *ts, struct target *t);
 struct target *targets_find(struct target_set *ts, pid_t pid);
 /* The leak verdict of PROFIT's heuristic so far (final once the target is gone). */

@@ -67,7 +67,7 @@ void rows_samples_row(struct strbuf *sb, const struct proc_row *row, bool pss)
 	sb_addc(sb, ',');
 	csv_add_field(sb, row->name);
 	col_fixed(sb, row->cpu_percent, 2);
-	col_u64(sb, true, st->rss * (uint64_t)row->page_size);
+	col_u64(sb, s->have & SAMPLE_HAVE_RSS, s->rss_bytes);
 	col_i64(sb, s->have & SAMPLE_HAVE_FDS, s->num_fds);
 	col_fixed(sb, row->creation_epoch, 3);
 	col_fixed(sb, row->timestamp, 6);

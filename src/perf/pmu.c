@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "perf/perf.h"
+#include "util/dirs.h"
 #include "util/strbuf.h"
 
 /* Reads a small sysfs file into buf (NUL-terminated, trailing newline dropped). */
@@ -47,14 +48,10 @@ static bool has_suffix(const char *s, const char *suffix)
 
 static int load_formats(struct pmu *p, int pmufd)
 {
-	int fd = openat(pmufd, "format", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *d;
+	if (opendir_at(pmufd, "format", &d) < 0)
 		return 0;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
+	int fd = dirfd(d);
 	struct dirent *e;
 	int r = 0;
 	while ((e = readdir(d))) {
@@ -97,14 +94,10 @@ static int load_formats(struct pmu *p, int pmufd)
 
 static int load_aliases(struct pmu *p, int pmufd)
 {
-	int fd = openat(pmufd, "events", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *d;
+	if (opendir_at(pmufd, "events", &d) < 0)
 		return 0;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
+	int fd = dirfd(d);
 	struct dirent *e;
 	int r = 0;
 	while ((e = readdir(d))) {
@@ -160,17 +153,12 @@ int pmus_load(struct pk_ctx *ctx)
 	ctx->pmus_loaded = true;
 	char path[PK_PATH_MAX + 64];
 	snprintf(path, sizeof(path), "%s/bus/event_source/devices", ctx->sysfs);
-	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return ctx->pmus_error = ctx_err(ctx, neg_errno(), "cannot read %s: %s", path,
-						 strerror(errno));
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return ctx->pmus_error = -ENOMEM;
-	}
+	DIR *d;
+	int r = opendir_at(AT_FDCWD, path, &d);
+	if (r < 0)
+		return ctx->pmus_error = ctx_err(ctx, r, "cannot read %s: %s", path, strerror(-r));
+	int dfd = dirfd(d);
 	struct dirent *e;
-	int r = 0;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "util/dirs.h"
 #include "util/macro.h"
 
 /* Room for status (~1.5 KiB, more with long Cpus_allowed lists on big machines) and a
@@ -102,16 +103,13 @@ int64_t proc_count_dir(int dirfd)
  * needs the sum over /proc/PID/task/TID/status. Threads that already exited are lost. */
 static int sum_thread_ctx(struct proc_handle *h, struct proc_sample *s)
 {
-	int taskfd = open_at(h->dirfd, "task", O_DIRECTORY);
-	if (taskfd < 0)
-		return neg_errno();
-	DIR *d = fdopendir(taskfd);
-	if (!d) {
-		close(taskfd);
-		return -ENOMEM;
-	}
+	DIR *d;
+	int r = opendir_at(h->dirfd, "task", &d);
+	if (r < 0)
+		return r;
 	uint64_t vol = 0, invol = 0;
 	char buf[READ_BUF], path[40];
+	struct procfs_hint hint = h->status_hint; /* threads' status files look alike */
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
@@ -119,7 +117,7 @@ static int sum_thread_ctx(struct proc_handle *h, struct proc_sample *s)
 		snprintf(path, sizeof(path), "%.16s/status", e->d_name);
 		ssize_t n = proc_read_file_at(dirfd(d), path, buf, sizeof(buf));
 		struct proc_status st;
-		if (n > 0 && procfs_parse_status(buf, (size_t)n, &st) == 0 &&
+		if (n > 0 && procfs_parse_status_hinted(buf, (size_t)n, &hint, &st) == 0 &&
 		    (st.have & STATUS_HAVE_CTX)) {
 			vol += st.ctx_voluntary;
 			invol += st.ctx_involuntary;
@@ -129,6 +127,20 @@ static int sum_thread_ctx(struct proc_handle *h, struct proc_sample *s)
 	s->ctx_voluntary = vol;
 	s->ctx_involuntary = invol;
 	return 0;
+}
+
+/* RSS from status, which is read anyway: stat's is approximate (see procfs.h). Without
+ * memory (vsize 0: a kernel thread or a zombie) there are no Vm lines and RSS is 0; a
+ * process with memory whose VmRSS could not be read has no RSS rather than a low one. */
+static void set_rss(struct proc_sample *s)
+{
+	if ((s->have & SAMPLE_HAVE_STATUS) && (s->status.have & STATUS_HAVE_RSS)) {
+		s->rss_bytes = s->status.vm_rss_kb * 1024;
+		s->have |= SAMPLE_HAVE_RSS;
+	} else if (s->stat.vsize == 0) {
+		s->rss_bytes = 0;
+		s->have |= SAMPLE_HAVE_RSS;
+	}
 }
 
 int proc_read(struct proc_handle *h, struct proc_sample *ret)
@@ -145,7 +157,8 @@ int proc_read(struct proc_handle *h, struct proc_sample *ret)
 		return -EBADMSG;
 
 	n = pread_all(h->statusfd, buf, sizeof(buf));
-	if (n > 0 && procfs_parse_status(buf, (size_t)n, &s.status) == 0) {
+	if (n > 0 &&
+	    procfs_parse_status_hinted(buf, (size_t)n, &h->status_hint, &s.status) == 0) {
 		s.have |= SAMPLE_HAVE_STATUS;
 		if (s.status.have & STATUS_HAVE_CTX) {
 			s.ctx_voluntary = s.status.ctx_voluntary;
@@ -153,11 +166,12 @@ int proc_read(struct proc_handle *h, struct proc_sample *ret)
 			s.have |= SAMPLE_HAVE_CTX;
 		}
 	}
+	set_rss(&s);
 	if (s.stat.num_threads > 1 && sum_thread_ctx(h, &s) == 0)
 		s.have |= SAMPLE_HAVE_CTX;
 
 	if (h->iofd >= 0 && (n = pread_all(h->iofd, buf, sizeof(buf))) > 0 &&
-	    procfs_parse_io(buf, (size_t)n, &s.io) == 0)
+	    procfs_parse_io_hinted(buf, (size_t)n, &h->io_hint, &s.io) == 0)
 		s.have |= SAMPLE_HAVE_IO;
 
 	if (h->fdfd >= 0 && s.stat.state != 'Z') {

@@ -20,6 +20,7 @@ struct proc_handle {
 	int fd_err;
 	clockid_t cpuclock;
 	bool have_cpuclock;
+	struct procfs_hint status_hint, io_hint; /* where their keys were last tick */
 };
 
 enum {
@@ -29,6 +30,7 @@ enum {
 	SAMPLE_HAVE_CPU_NS = 1 << 3,
 	SAMPLE_HAVE_PSS = 1 << 4,
 	SAMPLE_HAVE_CTX = 1 << 5,
+	SAMPLE_HAVE_RSS = 1 << 6,
 };
 
 struct proc_sample {
@@ -37,6 +39,9 @@ struct proc_sample {
 	struct proc_status status;
 	struct proc_io io;
 	struct proc_pss pss;
+	/* Resident set in bytes: status's VmRSS (exact; stat's rss can read tens of pages
+	 * low), 0 for a process without memory (kernel thread, zombie). */
+	uint64_t rss_bytes;
 	uint64_t ctx_voluntary, ctx_involuntary; /* summed over live threads */
 	int64_t num_fds;
 	uint64_t cpu_ns; /* all threads, dead ones included, in nanoseconds */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include "util/macro.h"
 
 /* A cursor over an unterminated buffer. */
 struct cur {
@@ -15,18 +16,24 @@ static void skip_spaces(struct cur *c)
 		c->p++;
 }
 
-/* Unsigned decimal; false (cursor unmoved) when there is none or it overflows. */
+/* Unsigned decimal; false (cursor unmoved) when there is none or it overflows. This runs
+ * for every number of every /proc file of every tick: the first 19 digits cannot overflow
+ * and are taken without a check; only longer numbers take the checked loop. */
 static bool read_u64(struct cur *c, uint64_t *ret)
 {
 	skip_spaces(c);
-	const char *p = c->p;
+	const char *p = c->p, *start = p;
+	const char *fast_end = c->end - p > 19 ? p + 19 : c->end;
 	uint64_t v = 0;
-	if (p >= c->end || *p < '0' || *p > '9')
+	unsigned d;
+	for (; p < fast_end && (d = (unsigned)(unsigned char)*p - '0') <= 9; p++)
+		v = v * 10 + d;
+	if (p == start)
 		return false;
-	for (; p < c->end && *p >= '0' && *p <= '9'; p++) {
-		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+	for (; p < c->end && (d = (unsigned)(unsigned char)*p - '0') <= 9; p++) {
+		if (v > (UINT64_MAX - d) / 10)
 			return false;
-		v = v * 10 + (uint64_t)(*p - '0');
+		v = v * 10 + d;
 	}
 	c->p = p;
 	*ret = v;
@@ -65,12 +72,7 @@ int procfs_parse_stat(const char *buf, size_t len, struct proc_stat *ret)
 	st.pid = (pid_t)pid;
 	/* The name may contain anything, ")" included: it ends at the last ")". */
 	const char *open = memchr(c.p, '(', (size_t)(c.end - c.p));
-	const char *close = NULL;
-	for (const char *p = c.end; p > c.p;)
-		if (*--p == ')') {
-			close = p;
-			break;
-		}
+	const char *close = c.p < c.end ? memrchr(c.p, ')', (size_t)(c.end - c.p)) : NULL;
 	if (!open || !close || close < open)
 		return -EBADMSG;
 	size_t n = (size_t)(close - open - 1);
@@ -113,138 +115,207 @@ int procfs_parse_stat(const char *buf, size_t len, struct proc_stat *ret)
 	return 0;
 }
 
-/* Calls fn(key, keylen, value-cursor) for each "Key:  value" line. */
-/* Returns false when it has what it needs: the rest of the file is not looked at. */
-typedef bool (*kv_fn)(const char *key, size_t keylen, struct cur *val, void *data);
+/* A key of a "Key:  value" file that a parser wants, with its colon: "VmRSS:". The name
+ * is zero-padded so that its first 8 bytes load as one word; mask keeps the bytes of that
+ * word that belong to the key. */
+struct kv_key {
+	char name[32];
+	size_t len;
+	uint64_t mask;
+};
+/* (n % 8: the shift is never 64, even where that branch is not taken.) */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define KV_MASK(n) ((n) >= 8 ? ~0ull : (1ull << (8 * ((n) % 8))) - 1)
+#else
+#define KV_MASK(n) ((n) >= 8 ? ~0ull : ~(~0ull >> (8 * ((n) % 8))))
+#endif
+#define KV_KEY(s) { s ":", sizeof(s), KV_MASK(sizeof(s)) }
+#define KV_MAX_KEYS ARRAY_SIZE(((struct procfs_hint *)0)->off)
 
-static void for_each_kv(const char *buf, size_t len, kv_fn fn, void *data)
+static uint64_t load_u64(const char *p)
 {
-	const char *p = buf, *end = buf + len;
-	while (p < end) {
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static bool kv_key_at(const struct kv_key *k, const char *line, size_t linelen)
+{
+	if (linelen < k->len)
+		return false;
+	if (linelen < 8)
+		return memcmp(line, k->name, k->len) == 0;
+	if ((load_u64(line) ^ load_u64(k->name)) & k->mask)
+		return false;
+	return k->len <= 8 || memcmp(line + 8, k->name + 8, k->len - 8) == 0;
+}
+
+/* The first line that starts in [from, stop) (from is a line start) and holds key k, and
+ * its end in *ret_nl; NULL when there is none. A line without its '\n' may have been cut
+ * short: it is not seen. */
+static const char *kv_scan(const char *from, const char *stop, const char *end,
+			   const struct kv_key *k, const char **ret_nl)
+{
+	for (const char *p = from; p < stop;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl) /* an unterminated last line may have been cut short */
-			break;
-		const char *le = nl;
-		const char *colon = memchr(p, ':', (size_t)(le - p));
-		if (colon) {
-			struct cur v = { colon + 1, le };
-			if (!fn(p, (size_t)(colon - p), &v, data))
-				break;
+		if (!nl)
+			return NULL;
+		if (kv_key_at(k, p, (size_t)(nl - p))) {
+			*ret_nl = nl;
+			return p;
 		}
 		p = nl + 1;
 	}
+	return NULL;
 }
 
-static bool key_is(const char *key, size_t keylen, const char *want)
+/* Finds keys[0..n) (in the order the kernel prints them) in a "Key:  value" file: bit i of
+ * the result is set when vals[i] holds key i's value. Each key is looked for first where
+ * the hint says it was in the previous reading of the same file, moved by as much as the
+ * key before it moved: the kernel prints the keys in a fixed order and most values at a
+ * fixed width, so a status file is usually parsed without looking at its ~55 other lines.
+ * Otherwise the lines after the key before it are scanned, then those before. The hint
+ * is updated. */
+static unsigned kv_find(const char *buf, size_t len, const struct kv_key *keys, unsigned n,
+			struct procfs_hint *hint, struct cur *vals)
 {
-	return strlen(want) == keylen && memcmp(key, want, keylen) == 0;
-}
-
-struct status_acc {
-	struct proc_status s;
-	bool voluntary, involuntary;
-};
-
-static bool status_kv(const char *key, size_t keylen, struct cur *v, void *data)
-{
-	struct status_acc *a = data;
-	struct proc_status *s = &a->s;
-	uint64_t x;
-	if (key_is(key, keylen, "VmSwap") && read_u64(v, &x) && x <= UINT64_MAX / 1024) {
-		s->vm_swap_kb = x;
-		s->have |= STATUS_HAVE_SWAP;
-	} else if (key_is(key, keylen, "voluntary_ctxt_switches") && read_u64(v, &x)) {
-		s->ctx_voluntary = x;
-		a->voluntary = true;
-	} else if (key_is(key, keylen, "nonvoluntary_ctxt_switches") && read_u64(v, &x)) {
-		s->ctx_involuntary = x;
-		a->involuntary = true;
-	} else if (key_is(key, keylen, "Uid") && read_u64(v, &x) && x <= UINT32_MAX) {
-		s->uid = (uid_t)x;
-		s->have |= STATUS_HAVE_UID;
-	} else if (key_is(key, keylen, "Tgid") && read_u64(v, &x) && x > 0 && x <= INT32_MAX) {
-		s->tgid = (pid_t)x;
-		s->have |= STATUS_HAVE_TGID;
-	} else if (key_is(key, keylen, "Threads") && read_u64(v, &x) && x <= INT64_MAX) {
-		s->threads = (int64_t)x;
-		s->have |= STATUS_HAVE_THREADS;
+	const char *end = buf + len, *from = buf;
+	int64_t shift = 0;
+	unsigned found = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct kv_key *k = &keys[i];
+		const char *line = NULL, *nl = NULL;
+		int64_t was = hint->off[i], guess = was + shift;
+		bool at_line = guess >= 0 && (uint64_t)guess < len &&
+			       (guess == 0 || buf[guess - 1] == '\n');
+		if (at_line)
+			line = kv_scan(buf + guess, buf + guess + 1, end, k, &nl);
+		if (!line)
+			line = kv_scan(from, end, end, k, &nl);
+		if (!line)
+			line = kv_scan(buf, from, end, k, &nl);
+		if (!line)
+			continue;
+		shift = (line - buf) - was;
+		hint->off[i] = (uint32_t)(line - buf);
+		vals[i] = (struct cur){ line + k->len, nl };
+		from = nl + 1;
+		found |= 1u << i;
 	}
-	return true;
+	return found;
+}
+
+/* In the kernel's order. */
+enum { ST_TGID, ST_UID, ST_VMRSS, ST_VMSWAP, ST_THREADS, ST_VOLUNTARY, ST_NONVOLUNTARY };
+static const struct kv_key status_keys[] = {
+	[ST_TGID] = KV_KEY("Tgid"),
+	[ST_UID] = KV_KEY("Uid"),
+	[ST_VMRSS] = KV_KEY("VmRSS"),
+	[ST_VMSWAP] = KV_KEY("VmSwap"),
+	[ST_THREADS] = KV_KEY("Threads"),
+	[ST_VOLUNTARY] = KV_KEY("voluntary_ctxt_switches"),
+	[ST_NONVOLUNTARY] = KV_KEY("nonvoluntary_ctxt_switches"),
+};
+_Static_assert(ARRAY_SIZE(status_keys) <= KV_MAX_KEYS, "status: too many keys for a hint");
+
+/* A value of key k, when its line has one. */
+static bool kv_u64(const struct cur *vals, unsigned found, unsigned k, uint64_t *ret)
+{
+	struct cur v = vals[k];
+	return (found >> k & 1) && read_u64(&v, ret);
+}
+
+int procfs_parse_status_hinted(const char *buf, size_t len, struct procfs_hint *hint,
+			       struct proc_status *ret)
+{
+	struct proc_status s = { 0 };
+	struct cur vals[ARRAY_SIZE(status_keys)];
+	unsigned found = kv_find(buf, len, status_keys, ARRAY_SIZE(status_keys), hint, vals);
+	uint64_t x, y;
+	if (kv_u64(vals, found, ST_TGID, &x) && x > 0 && x <= INT32_MAX) {
+		s.tgid = (pid_t)x;
+		s.have |= STATUS_HAVE_TGID;
+	}
+	if (kv_u64(vals, found, ST_UID, &x) && x <= UINT32_MAX) {
+		s.uid = (uid_t)x;
+		s.have |= STATUS_HAVE_UID;
+	}
+	if (kv_u64(vals, found, ST_VMRSS, &x) && x <= UINT64_MAX / 1024) {
+		s.vm_rss_kb = x;
+		s.have |= STATUS_HAVE_RSS;
+	}
+	if (kv_u64(vals, found, ST_VMSWAP, &x) && x <= UINT64_MAX / 1024) {
+		s.vm_swap_kb = x;
+		s.have |= STATUS_HAVE_SWAP;
+	}
+	if (kv_u64(vals, found, ST_THREADS, &x) && x <= INT64_MAX) {
+		s.threads = (int64_t)x;
+		s.have |= STATUS_HAVE_THREADS;
+	}
+	/* Both, or a cut-off file would give a made-up 0. */
+	if (kv_u64(vals, found, ST_VOLUNTARY, &x) && kv_u64(vals, found, ST_NONVOLUNTARY, &y)) {
+		s.ctx_voluntary = x;
+		s.ctx_involuntary = y;
+		s.have |= STATUS_HAVE_CTX;
+	}
+	if (!s.have)
+		return -EBADMSG;
+	*ret = s;
+	return 0;
 }
 
 int procfs_parse_status(const char *buf, size_t len, struct proc_status *ret)
 {
-	struct status_acc a = { 0 };
-	for_each_kv(buf, len, status_kv, &a);
-	if (a.voluntary && a.involuntary) /* both, or a cut-off file would give a made-up 0 */
-		a.s.have |= STATUS_HAVE_CTX;
-	if (!a.s.have)
-		return -EBADMSG;
-	*ret = a.s;
-	return 0;
+	struct procfs_hint hint = { 0 };
+	return procfs_parse_status_hinted(buf, len, &hint, ret);
 }
 
-struct io_acc {
-	struct proc_io io;
-	unsigned seen;
+static const struct kv_key io_keys[] = {
+	KV_KEY("rchar"), KV_KEY("wchar"), KV_KEY("read_bytes"), KV_KEY("write_bytes"),
+	KV_KEY("cancelled_write_bytes"),
 };
+_Static_assert(ARRAY_SIZE(io_keys) <= KV_MAX_KEYS, "io: too many keys for a hint");
 
-static bool io_kv(const char *key, size_t keylen, struct cur *v, void *data)
+int procfs_parse_io_hinted(const char *buf, size_t len, struct procfs_hint *hint,
+			   struct proc_io *ret)
 {
-	struct io_acc *a = data;
-	static const char *const keys[] = { "rchar", "wchar", "read_bytes", "write_bytes",
-					    "cancelled_write_bytes" };
-	uint64_t *dst[] = { &a->io.rchar, &a->io.wchar, &a->io.read_bytes, &a->io.write_bytes,
-			    &a->io.cancelled_write_bytes };
-	for (unsigned i = 0; i < 5; i++)
-		if (key_is(key, keylen, keys[i]) && read_u64(v, dst[i]))
-			a->seen |= 1u << i;
-	return a->seen != 0x1f;
+	struct proc_io io = { 0 };
+	uint64_t *dst[] = { &io.rchar, &io.wchar, &io.read_bytes, &io.write_bytes,
+			    &io.cancelled_write_bytes };
+	struct cur vals[ARRAY_SIZE(io_keys)];
+	unsigned found = kv_find(buf, len, io_keys, ARRAY_SIZE(io_keys), hint, vals);
+	unsigned seen = 0;
+	for (unsigned k = 0; k < ARRAY_SIZE(io_keys); k++)
+		if (kv_u64(vals, found, k, dst[k]))
+			seen |= 1u << k;
+	/* rchar..write_bytes are required; cancelled_write_bytes may be cut off. */
+	if ((seen & 0xf) != 0xf)
+		return -EBADMSG;
+	*ret = io;
+	return 0;
 }
 
 int procfs_parse_io(const char *buf, size_t len, struct proc_io *ret)
 {
-	struct io_acc a = { 0 };
-	for_each_kv(buf, len, io_kv, &a);
-	/* rchar..write_bytes are required; cancelled_write_bytes may be cut off. */
-	if ((a.seen & 0xf) != 0xf)
-		return -EBADMSG;
-	*ret = a.io;
-	return 0;
+	struct procfs_hint hint = { 0 };
+	return procfs_parse_io_hinted(buf, len, &hint, ret);
 }
 
-struct pss_acc {
-	uint64_t pss, priv_clean, priv_dirty;
-	unsigned seen;
+static const struct kv_key pss_keys[] = {
+	KV_KEY("Pss"), KV_KEY("Private_Clean"), KV_KEY("Private_Dirty"),
 };
-
-static bool pss_kv(const char *key, size_t keylen, struct cur *v, void *data)
-{
-	struct pss_acc *a = data;
-	uint64_t x;
-	if (!read_u64(v, &x) || x > UINT64_MAX / 2048) /* kB, and two of them are added */
-		return true;
-	if (key_is(key, keylen, "Pss")) {
-		a->pss = x;
-		a->seen |= 1;
-	} else if (key_is(key, keylen, "Private_Clean")) {
-		a->priv_clean = x;
-		a->seen |= 2;
-	} else if (key_is(key, keylen, "Private_Dirty")) {
-		a->priv_dirty = x;
-		a->seen |= 4;
-	}
-	return a->seen != 7;
-}
 
 int procfs_parse_smaps_rollup(const char *buf, size_t len, struct proc_pss *ret)
 {
-	struct pss_acc a = { 0 };
-	for_each_kv(buf, len, pss_kv, &a);
-	if (a.seen != 7)
-		return -EBADMSG;
-	ret->pss = a.pss * 1024;
-	ret->uss = (a.priv_clean + a.priv_dirty) * 1024;
+	struct procfs_hint hint = { 0 };
+	struct cur vals[ARRAY_SIZE(pss_keys)];
+	unsigned found = kv_find(buf, len, pss_keys, ARRAY_SIZE(pss_keys), &hint, vals);
+	uint64_t val[ARRAY_SIZE(pss_keys)];
+	for (unsigned k = 0; k < ARRAY_SIZE(pss_keys); k++) /* kB, and two are added */
+		if (!kv_u64(vals, found, k, &val[k]) || val[k] > UINT64_MAX / 2048)
+			return -EBADMSG;
+	ret->pss = val[0] * 1024;
+	ret->uss = (val[1] + val[2]) * 1024;
 	return 0;
 }
 
@@ -271,16 +342,22 @@ int procfs_parse_cpus(const char *buf, size_t len, struct cpu_times *all,
 		      struct cpu_times *per_cpu, int max_cpus, int *ret_ncpus)
 {
 	const char *p = buf, *end = buf + len;
-	bool have_all = false;
+	bool have_all = false, in_cpus = false;
 	int ncpus = 0;
 	for (int i = 0; i < max_cpus; i++)
 		per_cpu[i] = (struct cpu_times){ 0 };
 	while (p < end) {
+		bool is_cpu = end - p > 3 && memcmp(p, "cpu", 3) == 0;
+		/* The kernel prints the cpu lines first: the next line ends them, and what
+		 * follows (intr alone is kilobytes) is not looked at. */
+		if (!is_cpu && in_cpus)
+			break;
+		in_cpus = is_cpu;
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl) /* an unterminated last line may have been cut short */
 			break;
 		const char *le = nl;
-		if (le - p > 3 && memcmp(p, "cpu", 3) == 0) {
+		if (is_cpu && le - p > 3) {
 			struct cur c = { p + 3, le };
 			if (c.p < c.end && *c.p == ' ') {
 				have_all = parse_cpu_line(&c, all);
@@ -303,34 +380,36 @@ int procfs_parse_cpus(const char *buf, size_t len, struct cpu_times *all,
 	return 0;
 }
 
-struct mem_acc {
-	struct meminfo m;
-	unsigned seen;
+static const struct kv_key meminfo_keys[] = {
+	KV_KEY("MemTotal"), KV_KEY("MemAvailable"), KV_KEY("SwapTotal"), KV_KEY("SwapFree"),
 };
+_Static_assert(ARRAY_SIZE(meminfo_keys) <= KV_MAX_KEYS, "meminfo: too many keys for a hint");
 
-static bool mem_kv(const char *key, size_t keylen, struct cur *v, void *data)
+int procfs_parse_meminfo_hinted(const char *buf, size_t len, struct procfs_hint *hint,
+				struct meminfo *ret)
 {
-	struct mem_acc *a = data;
-	static const char *const keys[] = { "MemTotal", "MemAvailable", "SwapTotal", "SwapFree" };
-	uint64_t *dst[] = { &a->m.total, &a->m.available, &a->m.swap_total, &a->m.swap_free };
-	for (unsigned i = 0; i < 4; i++) {
+	struct meminfo m = { 0 };
+	uint64_t *dst[] = { &m.total, &m.available, &m.swap_total, &m.swap_free };
+	struct cur vals[ARRAY_SIZE(meminfo_keys)];
+	unsigned found = kv_find(buf, len, meminfo_keys, ARRAY_SIZE(meminfo_keys), hint, vals);
+	unsigned seen = 0;
+	for (unsigned k = 0; k < ARRAY_SIZE(meminfo_keys); k++) {
 		uint64_t x;
-		if (key_is(key, keylen, keys[i]) && read_u64(v, &x) && x <= UINT64_MAX / 1024) {
-			*dst[i] = x * 1024;
-			a->seen |= 1u << i;
+		if (kv_u64(vals, found, k, &x) && x <= UINT64_MAX / 1024) {
+			*dst[k] = x * 1024;
+			seen |= 1u << k;
 		}
 	}
-	return a->seen != 0xf;
+	if ((seen & 3) != 3) /* swap lines are optional */
+		return -EBADMSG;
+	*ret = m;
+	return 0;
 }
 
 int procfs_parse_meminfo(const char *buf, size_t len, struct meminfo *ret)
 {
-	struct mem_acc a = { 0 };
-	for_each_kv(buf, len, mem_kv, &a);
-	if ((a.seen & 3) != 3) /* swap lines are optional */
-		return -EBADMSG;
-	*ret = a.m;
-	return 0;
+	struct procfs_hint hint = { 0 };
+	return procfs_parse_meminfo_hinted(buf, len, &hint, ret);
 }
 
 int procfs_parse_last_pid(const char *buf, size_t len, pid_t *ret)

@@ -86,7 +86,8 @@ int system_read(struct system_reader *s, struct system_sample *ret, double *per_
 	}
 	char buf[8192];
 	ssize_t len = reread(s->meminfofd, buf, sizeof(buf));
-	if (len > 0 && procfs_parse_meminfo(buf, (size_t)len, &out.mem) == 0)
+	if (len > 0 &&
+	    procfs_parse_meminfo_hinted(buf, (size_t)len, &s->meminfo_hint, &out.mem) == 0)
 		out.have_mem = true;
 	*ret = out;
 	return 0;

@@ -14,6 +14,7 @@ struct system_reader {
 	struct cpu_times prev_all, cur_all;
 	struct cpu_times prev[SYSTEM_MAX_CPUS], cur[SYSTEM_MAX_CPUS];
 	bool have_prev;
+	struct procfs_hint meminfo_hint;
 };
 
 struct system_sample {

@@ -100,6 +100,38 @@ def test_memory_200_mib(outdir):
     assert faults > 0.9 * 200 * MIB / 4096
 
 
+def vm_rss_bytes(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS for PID %d" % pid)
+
+
+def test_memory_is_exact(procs, outdir):
+    """mem_real is the kernel's exact RSS (status's VmRSS): /proc/PID/stat's rss is an
+    approximate per-CPU-batched counter that can read tens of pages low."""
+    p = procs([target("alloc"), "32", "5"])
+    assert p.stdout.readline() == b"ready\n"
+    before = vm_rss_bytes(p.pid)
+    r = profkit("watch", "-q", "-i", "0.05", "-d", "0.3", "-o", outdir, p.pid)
+    assert r.returncode == 0, r.stderr_text
+    after = vm_rss_bytes(p.pid)
+    rows = Recording(outdir).rows_of(p.pid)
+    assert len(rows) >= 5
+    if before == after:  # the process held its memory still all along
+        assert {int(row["mem_real"]) for row in rows} == {before}
+
+
+def test_memory_right_after_exec(outdir):
+    """Right after exec, stat's rss often reads 0 for a process that has memory; the
+    first row of each short command must show its real, non-zero RSS."""
+    for _ in range(5):
+        _, rec = run_ok(outdir, "sleep", "0.15", opts=("-i", "0.05", "--force"))
+        first = rec.samples[0]
+        assert first["state"] != "Z" and int(first["mem_real"]) > 0, first
+
+
 def test_busy_loop_near_100_percent(outdir):
     p, rec = run_ok(outdir, target("spin"), "1.2", opts=("-i", "0.1"))
     truth = usage_truth(p.stdout)

@@ -48,8 +48,10 @@ static void test_status_normal(void **state)
 	struct proc_status st;
 	assert_int_equal(PARSE_FIXTURE(procfs_parse_status, "normal.status", &st), 0);
 	assert_int_equal(st.have, STATUS_HAVE_SWAP | STATUS_HAVE_CTX | STATUS_HAVE_UID |
-					  STATUS_HAVE_THREADS | STATUS_HAVE_TGID);
+					  STATUS_HAVE_THREADS | STATUS_HAVE_TGID | STATUS_HAVE_RSS);
 	assert_int_equal(st.tgid, 5310);
+	/* Exact, where the same moment's stat says 445 pages (1780 kB): normal.stat. */
+	assert_int_equal(st.vm_rss_kb, 1888);
 	assert_int_equal(st.vm_swap_kb, 0);
 	assert_int_equal(st.ctx_voluntary, 1);
 	assert_int_equal(st.ctx_involuntary, 0);
@@ -73,6 +75,7 @@ static void test_status_zombie(void **state)
 	struct proc_status st;
 	assert_int_equal(PARSE_FIXTURE(procfs_parse_status, "zombie.status", &st), 0);
 	assert_false(st.have & STATUS_HAVE_SWAP);
+	assert_false(st.have & STATUS_HAVE_RSS); /* no memory left: no Vm lines */
 	assert_true(st.have & STATUS_HAVE_CTX);
 	assert_int_equal(st.ctx_voluntary, 2);
 	assert_int_equal(st.ctx_involuntary, 0);
@@ -83,8 +86,32 @@ static void test_status_multithreaded(void **state)
 	struct proc_status st;
 	assert_int_equal(PARSE_FIXTURE(procfs_parse_status, "multithread.status", &st), 0);
 	assert_int_equal(st.threads, 4);
+	assert_int_equal(st.vm_rss_kb, 13576);
 	assert_int_equal(st.ctx_voluntary, 36);
 	assert_int_equal(st.ctx_involuntary, 6);
+}
+
+/* Only the exact key counts: VmRSS, not a longer key that starts with it, nor a shorter
+ * one; the value must be a whole number that fits bytes. */
+static void test_status_rss(void **state)
+{
+	struct proc_status st;
+	assert_int_equal(PARSE_STR(procfs_parse_status,
+				   "VmRSSx:\t1 kB\nVmRS:\t2 kB\nVmRSS :\t3 kB\nVmRSS:\t   4096 kB\n"
+				   "Threads:\t1\n",
+				   &st),
+			 0);
+	assert_int_equal(st.have, STATUS_HAVE_RSS | STATUS_HAVE_THREADS);
+	assert_int_equal(st.vm_rss_kb, 4096);
+	assert_int_equal(PARSE_STR(procfs_parse_status, "VmRSS:\t18014398509481983 kB\n", &st), 0);
+	assert_true(st.vm_rss_kb == UINT64_MAX / 1024);
+	assert_int_equal(PARSE_STR(procfs_parse_status, "VmRSS:\t18014398509481984 kB\n", &st),
+			 -EBADMSG);
+	assert_int_equal(PARSE_STR(procfs_parse_status, "VmRSS:\t-5 kB\nVmRSS:\tx\n", &st),
+			 -EBADMSG);
+	/* Cut in the number: "1888" may be "18880". */
+	assert_int_equal(parse_status_cut_after("normal.status", "VmRSS:\t    18", &st), 0);
+	assert_false(st.have & STATUS_HAVE_RSS);
 }
 
 static void test_status_values(void **state)
@@ -296,6 +323,117 @@ static void test_meminfo_missing_or_overflowing(void **state)
 			 -EBADMSG);
 }
 
+/* ---- hints ---- */
+
+static void assert_status_equal(const struct proc_status *a, const struct proc_status *b)
+{
+	assert_int_equal(a->have, b->have);
+	assert_int_equal(a->vm_rss_kb, b->vm_rss_kb);
+	assert_int_equal(a->vm_swap_kb, b->vm_swap_kb);
+	assert_int_equal(a->ctx_voluntary, b->ctx_voluntary);
+	assert_int_equal(a->ctx_involuntary, b->ctx_involuntary);
+	assert_int_equal(a->uid, b->uid);
+	assert_int_equal(a->threads, b->threads);
+	assert_int_equal(a->tgid, b->tgid);
+}
+
+/* A hint only says where to look first: with any hint at all (stale, past the end, in the
+ * middle of a line, learned from another file) a file parses as it does without one. */
+static void test_status_hint_never_changes_the_result(void **state)
+{
+	static const char *const names[] = { "normal.status", "kthread.status", "zombie.status",
+					     "multithread.status" };
+	struct procfs_hint learned = { 0 };
+	for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
+		size_t len;
+		char *full = fixture_read(names[f], &len);
+		char *buf = dup_exact(full, len);
+		struct proc_status want, got;
+		int wr = procfs_parse_status(buf, len, &want);
+		assert_int_equal(wr, 0);
+		/* What another process's file taught, then what this one's did. */
+		for (int round = 0; round < 2; round++) {
+			assert_int_equal(procfs_parse_status_hinted(buf, len, &learned, &got), 0);
+			assert_status_equal(&got, &want);
+		}
+		for (uint32_t off = 0; off <= len + 2; off++) {
+			struct procfs_hint h;
+			for (unsigned k = 0; k < 8; k++)
+				h.off[k] = (off + 131 * k) % (uint32_t)(len + 3);
+			assert_int_equal(procfs_parse_status_hinted(buf, len, &h, &got), 0);
+			assert_status_equal(&got, &want);
+		}
+		free(buf);
+		free(full);
+	}
+}
+
+/* The next reading moved every key (a longer State line, wider numbers): the learned hint
+ * is wrong everywhere, and the values are still right; then it is learned again. */
+static void test_status_hint_follows_a_moved_file(void **state)
+{
+	const char *a = "Name:\tx\nState:\tS (sleeping)\nTgid:\t7\nUid:\t0\t0\t0\t0\n"
+			"VmRSS:\t     100 kB\nVmSwap:\t       0 kB\nThreads:\t1\n"
+			"voluntary_ctxt_switches:\t5\nnonvoluntary_ctxt_switches:\t6\n";
+	const char *b = "Name:\tlonger name\nState:\tD (disk sleep)\nTgid:\t7\n"
+			"Uid:\t1000\t1000\t1000\t1000\nVmRSS:\t  123456 kB\n"
+			"VmSwap:\t       8 kB\nThreads:\t12\nvoluntary_ctxt_switches:\t50000\n"
+			"nonvoluntary_ctxt_switches:\t60000\n";
+	struct procfs_hint h = { 0 };
+	struct proc_status st;
+	assert_int_equal(procfs_parse_status_hinted(a, strlen(a), &h, &st), 0);
+	assert_int_equal(st.vm_rss_kb, 100);
+	assert_int_equal(h.off[2], strstr(a, "VmRSS") - a);
+	assert_int_equal(procfs_parse_status_hinted(b, strlen(b), &h, &st), 0);
+	assert_int_equal(st.uid, 1000);
+	assert_int_equal(st.vm_rss_kb, 123456);
+	assert_int_equal(st.vm_swap_kb, 8);
+	assert_int_equal(st.threads, 12);
+	assert_int_equal(st.ctx_voluntary, 50000);
+	assert_int_equal(st.ctx_involuntary, 60000);
+	assert_int_equal(h.off[2], strstr(b, "VmRSS") - b);
+	/* Keys in another order than the kernel's are still found. */
+	const char *c = "nonvoluntary_ctxt_switches:\t2\nThreads:\t3\nVmRSS:\t4 kB\n"
+			"voluntary_ctxt_switches:\t1\nTgid:\t9\n";
+	assert_int_equal(procfs_parse_status_hinted(c, strlen(c), &h, &st), 0);
+	assert_int_equal(st.have, STATUS_HAVE_CTX | STATUS_HAVE_THREADS | STATUS_HAVE_RSS |
+					  STATUS_HAVE_TGID);
+	assert_int_equal(st.ctx_voluntary, 1);
+	assert_int_equal(st.ctx_involuntary, 2);
+	assert_int_equal(st.tgid, 9);
+}
+
+static void test_io_and_meminfo_hints_never_change_the_result(void **state)
+{
+	size_t len;
+	char *io_full = fixture_read("multithread.io", &len);
+	char *io_file = dup_exact(io_full, len);
+	free(io_full);
+	struct proc_io io_want, io;
+	assert_int_equal(procfs_parse_io(io_file, len, &io_want), 0);
+	for (uint32_t off = 0; off <= len + 2; off++) {
+		struct procfs_hint h;
+		for (unsigned k = 0; k < 8; k++)
+			h.off[k] = (off + 17 * k) % (uint32_t)(len + 3);
+		assert_int_equal(procfs_parse_io_hinted(io_file, len, &h, &io), 0);
+		assert_memory_equal(&io, &io_want, sizeof(io));
+	}
+	free(io_file);
+	char *mem_full = fixture_read("meminfo", &len);
+	char *mem_file = dup_exact(mem_full, len);
+	free(mem_full);
+	struct meminfo m_want, m;
+	assert_int_equal(procfs_parse_meminfo(mem_file, len, &m_want), 0);
+	for (uint32_t off = 0; off <= len + 2; off++) {
+		struct procfs_hint h;
+		for (unsigned k = 0; k < 8; k++)
+			h.off[k] = (off + 97 * k) % (uint32_t)(len + 3);
+		assert_int_equal(procfs_parse_meminfo_hinted(mem_file, len, &h, &m), 0);
+		assert_memory_equal(&m, &m_want, sizeof(m));
+	}
+	free(mem_file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,11 +441,15 @@ int main(void)
 		cmocka_unit_test(test_status_kernel_thread_has_no_swap_line),
 		cmocka_unit_test(test_status_zombie),
 		cmocka_unit_test(test_status_multithreaded),
+		cmocka_unit_test(test_status_rss),
 		cmocka_unit_test(test_status_values),
 		cmocka_unit_test(test_status_cut_between_ctx_lines),
 		cmocka_unit_test(test_status_cut_in_a_number),
 		cmocka_unit_test(test_status_empty_or_junk),
 		cmocka_unit_test(test_status_overflow),
+		cmocka_unit_test(test_status_hint_never_changes_the_result),
+		cmocka_unit_test(test_status_hint_follows_a_moved_file),
+		cmocka_unit_test(test_io_and_meminfo_hints_never_change_the_result),
 		cmocka_unit_test(test_io_fixtures),
 		cmocka_unit_test(test_io_values_and_optional_cancelled),
 		cmocka_unit_test(test_io_missing_cut_or_overflowing),

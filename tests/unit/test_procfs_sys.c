@@ -84,6 +84,23 @@ static void test_cpus_more_than_max_are_ignored(void **state)
 	assert_times(&c.per[0], 6, 8);
 }
 
+/* The kernel prints the cpu lines first: the parser stops at the next line (the intr line
+ * alone can be kilobytes), so "cpu" lines after it are not looked at. */
+static void test_cpus_stop_after_the_cpu_lines(void **state)
+{
+	struct cpus c;
+	assert_int_equal(parse_cpus_str("cpu  2 2 2 2 2 2 2 2\ncpu0 1 1 1 1 1 1 1 1\n"
+					"intr 1 2 3\ncpu1 1 1 1 1 1 1 1 1\nctxt 5\n",
+					&c),
+			 0);
+	assert_int_equal(c.n, 1);
+	assert_times(&c.per[0], 6, 8);
+	assert_times(&c.per[1], 0, 0);
+	/* Before the cpu lines, other lines are skipped. */
+	assert_int_equal(parse_cpus_str("x 1\ncpu  2 2 2 2 2 2 2 2\n", &c), 0);
+	assert_times(&c.all, 12, 16);
+}
+
 static void test_cpus_without_total_line(void **state)
 {
 	struct cpus c;
@@ -179,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_cpus_fixture),
 		cmocka_unit_test(test_cpus_offline_cpu_leaves_hole),
 		cmocka_unit_test(test_cpus_more_than_max_are_ignored),
+		cmocka_unit_test(test_cpus_stop_after_the_cpu_lines),
 		cmocka_unit_test(test_cpus_without_total_line),
 		cmocka_unit_test(test_cpus_truncated),
 		cmocka_unit_test(test_cpus_sum_overflow_rejected),

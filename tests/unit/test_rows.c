@@ -23,10 +23,12 @@ static struct proc_sample full_sample(void)
 {
 	struct proc_sample s = { 0 };
 	s.have = SAMPLE_HAVE_STATUS | SAMPLE_HAVE_IO | SAMPLE_HAVE_FDS | SAMPLE_HAVE_CTX |
-		 SAMPLE_HAVE_PSS;
+		 SAMPLE_HAVE_PSS | SAMPLE_HAVE_RSS;
+	/* mem_real is rss_bytes (status's VmRSS), not stat's approximate rss pages. */
 	s.stat = (struct proc_stat){ .pid = 42, .state = 'R', .ppid = 1, .minflt = 7, .majflt = 8,
 				     .utime = 250, .stime = 50, .num_threads = 3,
-				     .vsize = 1000000, .rss = 100 };
+				     .vsize = 1000000, .rss = 90 };
+	s.rss_bytes = 409600;
 	s.status.have = STATUS_HAVE_SWAP;
 	s.status.vm_swap_kb = 2;
 	s.io = (struct proc_io){ .rchar = 33, .wchar = 44, .read_bytes = 11, .write_bytes = 22 };
@@ -125,7 +127,7 @@ static void test_unreadable_values_are_empty(void **state)
 				.clk_tck = 100 };
 	struct strbuf sb = STRBUF_INIT;
 	rows_samples_row(&sb, &row, true);
-	assert_string_equal(sb_str(&sb), "7,x,,0,,,1.500000,0.000000,0,Z,1,0.00,0.00,0,,,,,,0,0,,,,\n");
+	assert_string_equal(sb_str(&sb), "7,x,,,,,1.500000,0.000000,0,Z,1,0.00,0.00,0,,,,,,0,0,,,,\n");
 	sb_free(&sb);
 }
 
