@@ -34,8 +34,10 @@ struct frame {
 struct thread {
 	pid_t pid, tid;
 	uint64_t tstate;
-	char name[64];
+	char name[64];   /* the label */
+	char bare[64];   /* the name alone */
 	uint64_t last_ns, last_cpu; /* at its last good sample */
+	uint64_t samples, wall_ns, cpu_ns;
 	bool alive, seen, have_cpu;
 	uint8_t present[MATCH_BYTES];
 };
@@ -324,6 +326,15 @@ uint32_t pyprof_frame(struct pyprof *p, const char *name, const char *qualname,
 
 /* ---- threads and samples ------------------------------------------------------------------ */
 
+/* Labels are the first element of a folded line: no ';' and no control characters. */
+static void set_name(char *out, size_t size, const char *name)
+{
+	snprintf(out, size, "%s", name && *name ? name : "thread");
+	for (char *c = out; *c; c++)
+		if (*c == ';' || (unsigned char)*c < 0x20)
+			*c = '_';
+}
+
 int pyprof_thread(struct pyprof *p, pid_t pid, pid_t tid, uint64_t tstate, const char *name)
 {
 	for (size_t i = p->nthreads; i-- > 0;) {
@@ -341,11 +352,33 @@ int pyprof_thread(struct pyprof *p, pid_t pid, pid_t tid, uint64_t tstate, const
 	}
 	struct thread *t = &p->threads[p->nthreads];
 	*t = (struct thread){ .pid = pid, .tid = tid, .tstate = tstate, .alive = true };
-	snprintf(t->name, sizeof(t->name), "%s", name && *name ? name : "thread");
-	for (char *c = t->name; *c; c++)
-		if (*c == ';' || (unsigned char)*c < 0x20)
-			*c = '_';
+	set_name(t->name, sizeof(t->name), name);
+	set_name(t->bare, sizeof(t->bare), name);
 	return (int)p->nthreads++;
+}
+
+int pyprof_thread_rename(struct pyprof *p, int thread, const char *label, const char *name)
+{
+	if (thread < 0 || (size_t)thread >= p->nthreads)
+		return -EINVAL;
+	set_name(p->threads[thread].name, sizeof(p->threads[thread].name), label);
+	set_name(p->threads[thread].bare, sizeof(p->threads[thread].bare), name);
+	return 0;
+}
+
+size_t pyprof_nthreads(const struct pyprof *p) { return p->nthreads; }
+
+bool pyprof_thread_info(const struct pyprof *p, size_t i, struct pyprof_thread_info *ret)
+{
+	if (i >= p->nthreads)
+		return false;
+	const struct thread *t = &p->threads[i];
+	*ret = (struct pyprof_thread_info){ .pid = t->pid, .tid = t->tid, .label = t->name,
+					    .name = t->bare,
+					    .samples = t->samples,
+					    .wall_s = (double)t->wall_ns / 1e9,
+					    .cpu_s = (double)t->cpu_ns / 1e9, .alive = t->alive };
+	return true;
 }
 
 void pyprof_tick_begin(struct pyprof *p, uint64_t now_ns)
@@ -416,6 +449,9 @@ int pyprof_sample(struct pyprof *p, int thread, const uint32_t *frames, size_t n
 	}
 	t->last_ns = p->now_ns;
 	t->seen = true;
+	t->samples++;
+	t->wall_ns += dt;
+	t->cpu_ns += dcpu;
 	p->samples++;
 
 	uint8_t present[MATCH_BYTES] = { 0 };
@@ -525,6 +561,13 @@ void pyprof_totals(const struct pyprof *p, struct pyprof_totals *ret)
 		.wall_s = p->ticks ? (double)(p->now_ns - p->first_ns) / 1e9 : 0,
 		.threads = p->nthreads, .frames = p->nframes, .stacks = p->nstacks,
 	};
+	/* Quadratic in the threads, which are few (it runs for a table, not per sample). */
+	for (size_t i = 0; i < p->nthreads; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = p->threads[j].pid == p->threads[i].pid;
+		ret->processes += !seen;
+	}
 }
 
 int pyprof_stacks(struct pyprof *p, pyprof_stack_fn fn, void *userdata)

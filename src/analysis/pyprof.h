@@ -36,8 +36,25 @@ bool pyprof_pattern_valid(const char *pattern);
 uint32_t pyprof_frame(struct pyprof *p, const char *name, const char *qualname,
 		      const char *filename, int firstlineno);
 
-/* The thread (pid, tid, tstate) as an index; name is shown in the folded stacks. */
+/* The thread (pid, tid, tstate) as an index; name is its label in the folded stacks
+ * ("io-worker (1236)"), and its bare name too until pyprof_thread_rename says otherwise. */
 int pyprof_thread(struct pyprof *p, pid_t pid, pid_t tid, uint64_t tstate, const char *name);
+
+/* A thread's label and bare name ("io-worker"); also when it named itself after it
+ * started. -EINVAL for a bad index. */
+int pyprof_thread_rename(struct pyprof *p, int thread, const char *label, const char *name);
+
+/* What one thread holds, for the list of threads in the outputs. */
+struct pyprof_thread_info {
+	pid_t pid, tid;
+	const char *label, *name; /* valid until the thread is renamed or the profile freed */
+	uint64_t samples;
+	double wall_s, cpu_s; /* sampled time of the thread (its samples' weights) */
+	bool alive;
+};
+size_t pyprof_nthreads(const struct pyprof *p);
+/* Thread i (0 <= i < pyprof_nthreads), in the order first seen. False past the end. */
+bool pyprof_thread_info(const struct pyprof *p, size_t i, struct pyprof_thread_info *ret);
 
 /* One tick: begin, then per thread a sample or a drop, then end. now_ns is
  * CLOCK_MONOTONIC; cpu_ns the thread's own CPU clock (PYPROF_NO_CPU when unknown). */
@@ -60,6 +77,7 @@ struct pyprof_totals {
 	uint64_t ticks, samples, dropped; /* thread samples taken and dropped */
 	double wall_s;                    /* first to last tick */
 	size_t threads, frames, stacks;
+	size_t processes;                 /* distinct PIDs among the threads */
 };
 
 /* The shown functions in request order (or by wall time, longest first); returns how

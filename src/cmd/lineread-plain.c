@@ -15,7 +15,7 @@ struct lineread {
 	char *prompt;
 	char buf[4096];
 	size_t len;
-	bool eof;
+	bool discard; /* inside a line longer than buf: dropped up to its newline */
 };
 
 int lineread_new(const char *prompt, lineread_fn fn, void *userdata, struct lineread **ret)
@@ -51,8 +51,15 @@ void lineread_input(struct lineread *lr)
 {
 	ssize_t n = read(STDIN_FILENO, lr->buf + lr->len, sizeof(lr->buf) - 1 - lr->len);
 	if (n <= 0) {
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			return;
+		/* The end of input: a last line without its newline still counts. */
+		if (lr->len && !lr->discard) {
+			lr->buf[lr->len] = '\0';
+			lr->len = 0;
+			lr->fn(lr->userdata, lr->buf);
+		}
+		lr->len = 0;
 		lr->fn(lr->userdata, NULL);
 		return;
 	}
@@ -60,14 +67,20 @@ void lineread_input(struct lineread *lr)
 	char *nl;
 	while ((nl = memchr(lr->buf, '\n', lr->len))) {
 		*nl = '\0';
-		lr->fn(lr->userdata, lr->buf);
+		if (!lr->discard)
+			lr->fn(lr->userdata, lr->buf);
+		lr->discard = false;
 		size_t used = (size_t)(nl + 1 - lr->buf);
 		memmove(lr->buf, nl + 1, lr->len - used);
 		lr->len -= used;
 	}
-	if (lr->len == sizeof(lr->buf) - 1) { /* a line longer than the buffer: dropped */
+	/* A line longer than the buffer: dropped whole (its tail is not a command of its
+	 * own); the caller hears of it once, as an empty line, to put the prompt back. */
+	if (lr->len == sizeof(lr->buf) - 1) {
 		lr->len = 0;
-		lr->fn(lr->userdata, "");
+		if (!lr->discard)
+			lr->fn(lr->userdata, "");
+		lr->discard = true;
 	}
 }
 

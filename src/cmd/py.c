@@ -16,7 +16,7 @@
 
 static const char py_help[] =
 	"usage: profkit py [-p PID] [-f FUNC...] [-c FILE] [-i SECONDS] [-d SECONDS] [--batch]\n"
-	"                  [-o PREFIX] [--sort time] [-- COMMAND [ARGS...]]\n"
+	"                  [-o PREFIX] [--sort time] [--subprocesses] [-- COMMAND [ARGS...]]\n"
 	"\n"
 	"Sample the Python stacks of a running CPython (3.8 to 3.13) from outside, and measure\n"
 	"the wall time and on-CPU time of the requested functions (inclusive of what they call).\n"
@@ -33,6 +33,8 @@ static const char py_help[] =
 	"      --batch             no prompt: sample, then print the table and write the files\n"
 	"  -o, --output PREFIX     write PREFIX.json, .csv, .folded and .svg at the end\n"
 	"      --sort time         order the table by wall time (default: as requested)\n"
+	"      --subprocesses      also sample the target's child Python processes\n"
+	"                          (multiprocessing, subprocess), as they come and go\n"
 	"  -q, --quiet             no status line\n"
 	"  -h, --help              this help\n"
 	"\n"
@@ -40,7 +42,7 @@ static const char py_help[] =
 	"\n"
 	"Reading another process's memory needs CAP_SYS_PTRACE (or root). See docs/py.md.\n";
 
-enum { OPT_BATCH = 0x100, OPT_SORT };
+enum { OPT_BATCH = 0x100, OPT_SORT, OPT_SUBPROCESSES };
 
 /* Sorted by long name. */
 static const struct option py_opts[] = {
@@ -55,6 +57,7 @@ static const struct option py_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "subprocesses", no_argument, NULL, OPT_SUBPROCESSES },
 	{ 0 },
 };
 
@@ -197,6 +200,9 @@ static int parse(struct py_cmd *c, int argc, char **argv, int *ret_exit)
 				c->so.by_time = false;
 			else
 				return usage_error("py", "invalid --sort '%s': expected time or request", optarg);
+			break;
+		case OPT_SUBPROCESSES:
+			c->so.subprocesses = true;
 			break;
 		case 'q':
 			c->quiet = true;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "analysis/pyprof.h"
 #include "cmd/cmd.h"
+#include "cmd/py_children.h"
 #include "core/clock.h"
 #include "core/outdir.h"
 #include "core/spawn.h"
@@ -36,6 +37,8 @@ struct tinfo {
 	uint64_t seen_tick;
 	int index;       /* in the profile */
 	uint64_t tstate;
+	pid_t tid;       /* 0: unknown */
+	char comm[64];   /* the name it had when last looked at */
 };
 
 struct py_target {
@@ -44,6 +47,7 @@ struct py_target {
 	struct py_info info;
 	int pidfd;
 	bool alive;
+	bool child;      /* followed by --subprocesses (not the process attached to) */
 	char comm[64];
 	uint32_t *code_frame; /* py_code id -> profile frame id + 1 */
 	size_t ncode_frame;
@@ -55,8 +59,15 @@ struct py_session {
 	struct py_session_opts o;
 	struct loop *loop;
 	struct pyprof *prof;
-	struct py_target target;
+	struct py_target target;  /* the process attached to */
 	bool have_target;
+	struct py_target *cur;    /* the one being walked */
+	/* --subprocesses: the child processes followed now, and how they are found. */
+	struct py_target **kids;
+	size_t nkids, capkids, kids_seen;
+	struct py_children *children;
+	pid_t *followed;          /* scratch for a scan: the PIDs followed */
+	uint64_t gone_calls, gone_bytes; /* remote reads of children no longer followed */
 	enum py_state state;
 	int timerfd;
 	bool timer_in_loop;
@@ -113,20 +124,38 @@ static uint64_t thread_cpu_ns(struct py_session *s, struct tinfo *ti)
 	return (uint64_t)(ut + st) * (NSEC_PER_SEC / (uint64_t)s->clk_tck);
 }
 
-static void thread_label(pid_t pid, pid_t tid, char *out, size_t size)
+/* The kernel's name of a thread (what prctl(PR_SET_NAME) or pthread_setname_np set; the
+ * process's name otherwise). "" when it cannot be read. */
+static void read_thread_comm(pid_t pid, pid_t tid, char *out, size_t size)
 {
-	char path[64], comm[64] = "";
+	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	out[0] = '\0';
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, comm, sizeof(comm) - 1);
-		close(fd);
-		if (n > 0) {
-			comm[n] = '\0';
-			comm[strcspn(comm, "\n")] = '\0';
-		}
-	}
-	snprintf(out, size, "%s (%d)", *comm ? comm : "thread", (int)tid);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, out, size - 1);
+	close(fd);
+	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/* "io-worker (1236)"; a thread of a followed child process also names its process:
+ * "python3 (1240/1242)", like perf's PID/TID. */
+static void thread_label(const struct py_target *t, pid_t tid, const char *comm, char *out,
+			 size_t size)
+{
+	if (t->child)
+		snprintf(out, size, "%s (%d/%d)", *comm ? comm : "thread", (int)t->pid, (int)tid);
+	else
+		snprintf(out, size, "%s (%d)", *comm ? comm : "thread", (int)tid);
+}
+
+static void tinfo_free(struct tinfo *ti)
+{
+	if (ti && ti->fd >= 0)
+		close(ti->fd);
+	free(ti);
 }
 
 static struct tinfo *thread_info(struct py_session *s, struct py_target *t, const struct py_thread *th)
@@ -135,45 +164,55 @@ static struct tinfo *thread_info(struct py_session *s, struct py_target *t, cons
 	struct tinfo *ti = pidmap_get(&t->threads, key);
 	if (ti && ti->tstate == th->tstate)
 		return ti;
-	if (ti) { /* the same tid with another thread state: a new thread */
-		if (ti->fd >= 0)
-			close(ti->fd);
-		free(pidmap_del(&t->threads, key));
-	}
+	if (ti) /* the same tid with another thread state: a new thread */
+		tinfo_free(pidmap_del(&t->threads, key));
 	ti = calloc(1, sizeof(*ti));
 	if (!ti)
 		return NULL;
 	char label[96];
 	ti->tstate = th->tstate;
+	ti->fd = -1;
 	if (th->tid > 0) {
+		ti->tid = th->tid;
 		ti->fd = open_thread_clock(t->pid, th->tid, &ti->stat_fallback);
-		thread_label(t->pid, th->tid, label, sizeof(label));
+		read_thread_comm(t->pid, th->tid, ti->comm, sizeof(ti->comm));
+		thread_label(t, th->tid, ti->comm, label, sizeof(label));
+	} else if (t->child) {
+		snprintf(label, sizeof(label), "thread 0x%" PRIx64 " (%d)", th->thread_id, (int)t->pid);
 	} else {
-		ti->fd = -1;
 		snprintf(label, sizeof(label), "thread 0x%" PRIx64, th->thread_id);
 	}
 	ti->index = pyprof_thread(s->prof, t->pid, th->tid, th->tstate, label);
 	if (ti->index < 0 || pidmap_put(&t->threads, key, ti) < 0) {
-		if (ti->fd >= 0)
-			close(ti->fd);
-		free(ti);
+		tinfo_free(ti);
 		return NULL;
 	}
+	if (*ti->comm)
+		pyprof_thread_rename(s->prof, ti->index, label, ti->comm);
 	return ti;
 }
 
-/* Threads not seen for a while are gone: close their clocks. */
+/* Threads not seen for a while are gone: close their clocks. The others' names are looked
+ * at again: a thread may name itself after it started. */
 static void sweep_threads(struct py_session *s, struct py_target *t)
 {
 	pid_t pid;
 	void *val;
 	for (size_t it = 0; pidmap_next(&t->threads, &it, &pid, &val);) {
 		struct tinfo *ti = val;
-		if (ti->seen_tick + 2 >= s->ticks)
+		if (ti->seen_tick + 2 < s->ticks) {
+			tinfo_free(pidmap_del(&t->threads, pid));
 			continue;
-		if (ti->fd >= 0)
-			close(ti->fd);
-		free(pidmap_del(&t->threads, pid));
+		}
+		char comm[64], label[96];
+		if (ti->tid <= 0)
+			continue;
+		read_thread_comm(t->pid, ti->tid, comm, sizeof(comm));
+		if (!*comm || !strcmp(comm, ti->comm))
+			continue;
+		memcpy(ti->comm, comm, sizeof(comm));
+		thread_label(t, ti->tid, comm, label, sizeof(label));
+		pyprof_thread_rename(s->prof, ti->index, label, comm);
 	}
 }
 
@@ -202,7 +241,7 @@ static uint32_t frame_of(struct py_session *s, struct py_target *t, const struct
 static int on_thread(void *userdata, const struct py_thread *th)
 {
 	struct py_session *s = userdata;
-	struct py_target *t = &s->target;
+	struct py_target *t = s->cur;
 	struct tinfo *ti = thread_info(s, t, th);
 	if (!ti)
 		return -ENOMEM;
@@ -235,6 +274,8 @@ static void show_status(struct py_session *s, double elapsed)
 	fprintf(stderr, "\r\033[Kprofkit: %.1f s, %llu samples (%llu dropped), %zu thread%s",
 		elapsed, (unsigned long long)tot.samples, (unsigned long long)tot.dropped,
 		tot.threads, tot.threads == 1 ? "" : "s");
+	if (s->children)
+		fprintf(stderr, ", %zu child process%s", s->nkids, s->nkids == 1 ? "" : "es");
 	s->status_shown = true;
 }
 
@@ -245,6 +286,42 @@ void py_session_clear_status(struct py_session *s)
 	s->status_shown = false;
 }
 
+/* Walks one target; false when it has ended (gone, or no longer readable). */
+static bool walk_target(struct py_session *s, struct py_target *t)
+{
+	s->cur = t;
+	t->walks++;
+	int r = py_frame_walk(t->proc, on_thread, s);
+	if (r == -EAGAIN) {
+		t->walk_fail++;
+		pyprof_drop_pid(s->prof, t->pid);
+	} else if (r < 0 && r != -ENOMEM) {
+		/* Gone (ESRCH) or no longer readable: the end of this target. */
+		t->walk_fail++;
+		return false;
+	}
+	return true;
+}
+
+static void target_clear(struct py_target *t, struct loop *loop, int keep_fd);
+static void follow_children(struct py_session *s, uint64_t now);
+
+/* A child that ended. One that still runs was not readable any more: it exec'd (a
+ * multiprocessing "spawn" child, a subprocess): the next scan offers it again. */
+static void drop_child(struct py_session *s, size_t i)
+{
+	struct py_target *t = s->kids[i];
+	uint64_t calls, bytes;
+	py_proc_io(t->proc, &calls, &bytes);
+	s->gone_calls += calls;
+	s->gone_bytes += bytes;
+	if (s->children && kill(t->pid, 0) == 0)
+		py_children_poke(s->children);
+	target_clear(t, s->loop, -1);
+	free(t);
+	s->kids[i] = s->kids[--s->nkids];
+}
+
 static void sample(struct py_session *s, uint64_t now)
 {
 	struct py_target *t = &s->target;
@@ -252,22 +329,23 @@ static void sample(struct py_session *s, uint64_t now)
 		s->first_tick_ns = now;
 	s->last_tick_ns = now;
 	s->ticks++;
+	if (s->children && t->alive && py_children_due(s->children, now))
+		follow_children(s, now);
 	pyprof_tick_begin(s->prof, now);
-	if (t->alive) {
-		t->walks++;
-		int r = py_frame_walk(t->proc, on_thread, s);
-		if (r == -EAGAIN) {
-			t->walk_fail++;
-			pyprof_drop_pid(s->prof, t->pid);
-		} else if (r < 0 && r != -ENOMEM) {
-			/* Gone (ESRCH) or no longer readable: the end of this target. */
-			t->walk_fail++;
-			t->alive = false;
-		}
+	if (t->alive && !walk_target(s, t))
+		t->alive = false;
+	for (size_t i = 0; i < s->nkids;) {
+		if (walk_target(s, s->kids[i]))
+			i++;
+		else
+			drop_child(s, i);
 	}
 	pyprof_tick_end(s->prof);
-	if ((s->ticks & 255) == 0)
+	if ((s->ticks & 255) == 0) {
 		sweep_threads(s, t);
+		for (size_t i = 0; i < s->nkids; i++)
+			sweep_threads(s, s->kids[i]);
+	}
 	show_status(s, (double)(now - s->first_tick_ns) / 1e9);
 	if (!t->alive)
 		end_sampling(s, PY_TARGET_EXITED);
@@ -365,30 +443,36 @@ static int on_pidfd(struct loop *loop, int fd, uint32_t events, void *data)
 
 /* ---- attaching ------------------------------------------------------------------------ */
 
-static void target_release(struct py_session *s)
+/* Frees what a target holds; keep_fd: a pidfd that is not the target's to close. */
+static void target_clear(struct py_target *t, struct loop *loop, int keep_fd)
 {
-	struct py_target *t = &s->target;
-	if (!s->have_target)
-		return;
 	pid_t pid;
 	void *val;
-	for (size_t it = 0; pidmap_next(&t->threads, &it, &pid, &val);) {
-		struct tinfo *ti = val;
-		if (ti->fd >= 0)
-			close(ti->fd);
-		free(ti);
-	}
+	for (size_t it = 0; pidmap_next(&t->threads, &it, &pid, &val);)
+		tinfo_free(val);
 	pidmap_free(&t->threads);
-	if (t->pidfd >= 0) {
-		if (t->pidfd != s->child_pidfd) {
-			loop_del(s->loop, t->pidfd);
-			close(t->pidfd);
-		}
+	if (t->pidfd >= 0 && t->pidfd != keep_fd) {
+		loop_del(loop, t->pidfd);
+		close(t->pidfd);
 	}
 	py_proc_free(t->proc);
 	free(t->code_frame);
 	memset(t, 0, sizeof(*t));
 	t->pidfd = -1;
+}
+
+static void release_children(struct py_session *s)
+{
+	while (s->nkids)
+		drop_child(s, s->nkids - 1);
+}
+
+static void target_release(struct py_session *s)
+{
+	if (!s->have_target)
+		return;
+	release_children(s);
+	target_clear(&s->target, s->loop, s->child_pidfd);
 	s->have_target = false;
 }
 
@@ -472,6 +556,66 @@ static void warn_qualified(struct py_session *s)
 		}
 }
 
+/* ---- --subprocesses -------------------------------------------------------------------- */
+
+/* An offered child: attached when it is a Python process profkit reads. */
+static enum py_child_verdict offer_child(void *userdata, pid_t pid)
+{
+	struct py_session *s = userdata;
+	struct pk_log log = { log_fn, s };
+	struct py_info info;
+	struct py_proc *proc = NULL;
+	int r = py_proc_attach(pid, &log, &info, &proc);
+	if (r == -ENOEXEC || r == -EPROTO)
+		return PY_CHILD_NOT_YET; /* not Python, or not yet (between fork and exec) */
+	if (r == -ENOTSUP) {
+		py_session_clear_status(s);
+		warning("child PID %d runs Python %u.%u, which profkit does not read: not followed",
+			(int)pid, info.major, info.minor);
+		return PY_CHILD_NEVER;
+	}
+	if (r == -EPERM) {
+		py_session_clear_status(s);
+		warning("child PID %d: not permitted to read its memory: not followed", (int)pid);
+		return PY_CHILD_NEVER;
+	}
+	if (r < 0)
+		return r == -ESRCH ? PY_CHILD_NOT_YET : PY_CHILD_NEVER;
+	if (s->nkids == s->capkids) {
+		size_t cap = s->capkids ? s->capkids * 2 : 8;
+		struct py_target **k = realloc(s->kids, cap * sizeof(*k));
+		if (!k) {
+			py_proc_free(proc);
+			return PY_CHILD_NOT_YET;
+		}
+		s->kids = k;
+		s->capkids = cap;
+	}
+	struct py_target *t = calloc(1, sizeof(*t));
+	if (!t) {
+		py_proc_free(proc);
+		return PY_CHILD_NOT_YET;
+	}
+	*t = (struct py_target){ .pid = pid, .proc = proc, .info = info, .pidfd = -1,
+				 .alive = true, .child = true };
+	read_comm(pid, t->comm, sizeof(t->comm));
+	s->kids[s->nkids++] = t;
+	s->kids_seen++;
+	return PY_CHILD_FOLLOWED;
+}
+
+static void follow_children(struct py_session *s, uint64_t now)
+{
+	pid_t *f = realloc(s->followed, (s->nkids + 1) * sizeof(*f));
+	if (!f)
+		return;
+	s->followed = f;
+	f[0] = s->target.pid;
+	for (size_t i = 0; i < s->nkids; i++)
+		f[i + 1] = s->kids[i]->pid;
+	py_children_scan(s->children, f, s->nkids + 1, now, offer_child, s);
+}
+
 static int pidfd_open_(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
@@ -509,6 +653,15 @@ int py_session_start(struct py_session *s, pid_t pid, double wait_s)
 	if (r < 0)
 		return attach_error(attach_pid, r, &info);
 	target_release(s);
+	s->kids_seen = 0;
+	if (s->children) { /* children of the new target only */
+		py_children_free(s->children);
+		s->children = NULL;
+		if (py_children_new("/proc", &s->children) < 0) {
+			py_proc_free(proc);
+			return error("out of memory");
+		}
+	}
 	struct py_target *t = &s->target;
 	t->pid = attach_pid;
 	t->proc = proc;
@@ -605,7 +758,26 @@ static void describe(struct py_session *s, char *out, size_t size)
 		snprintf(ver, sizeof(ver), "%u.%u.%u", i->major, i->minor, (i->version_hex >> 8) & 0xff);
 	else
 		snprintf(ver, sizeof(ver), "%u.%u", i->major, i->minor);
-	snprintf(out, size, "PID %d (%s), CPython %s", (int)t->pid, t->comm, ver);
+	int n = snprintf(out, size, "PID %d (%s), CPython %s", (int)t->pid, t->comm, ver);
+	if (s->kids_seen && n > 0 && (size_t)n < size)
+		snprintf(out + n, size - (size_t)n, ", and %zu child process%s", s->kids_seen,
+			 s->kids_seen == 1 ? "" : "es");
+}
+
+/* Remote reads of every process sampled, ended ones included. */
+static void io_totals(const struct py_session *s, uint64_t *ret_calls, uint64_t *ret_bytes)
+{
+	uint64_t calls = s->gone_calls, bytes = s->gone_bytes, c, b;
+	if (s->target.proc) {
+		py_proc_io(s->target.proc, &c, &b);
+		calls += c, bytes += b;
+	}
+	for (size_t i = 0; i < s->nkids; i++) {
+		py_proc_io(s->kids[i]->proc, &c, &b);
+		calls += c, bytes += b;
+	}
+	*ret_calls = calls;
+	*ret_bytes = bytes;
 }
 
 static const char *state_name(enum py_state st)
@@ -636,10 +808,9 @@ static void fill_meta(struct py_session *s, struct py_report_meta *m, struct pyp
 	pyprof_totals(s->prof, tot);
 	*m = (struct py_report_meta){ .target = target, .interval_s = s->o.interval_s,
 				      .rate_hz = rate_hz(s), .totals = tot,
-				      .state = state_name(s->state) };
-	uint64_t calls = 0, bytes = 0;
-	if (s->target.proc)
-		py_proc_io(s->target.proc, &calls, &bytes);
+				      .state = state_name(s->state), .prof = s->prof };
+	uint64_t calls, bytes;
+	io_totals(s, &calls, &bytes);
 	m->have_sampler = true;
 	m->ticks = s->ticks;
 	m->late_skipped = s->missed;
@@ -675,9 +846,8 @@ void py_session_print_status(struct py_session *s)
 	struct pyprof_totals tot;
 	describe(s, target, sizeof(target));
 	pyprof_totals(s->prof, &tot);
-	uint64_t calls = 0, bytes = 0;
-	if (s->target.proc)
-		py_proc_io(s->target.proc, &calls, &bytes);
+	uint64_t calls, bytes;
+	io_totals(s, &calls, &bytes);
 	double per = tot.ticks ? (double)calls / (double)tot.ticks : 0;
 	py_session_clear_status(s);
 	printf("target:   %s\n", target);
@@ -691,6 +861,18 @@ void py_session_print_status(struct py_session *s)
 	       tot.threads, tot.threads == 1 ? "" : "s");
 	printf("memory:   %.1f reads and %.0f bytes per sample; %zu functions, %zu stacks\n", per,
 	       tot.ticks ? (double)bytes / (double)tot.ticks : 0.0, tot.frames, tot.stacks);
+	if (s->have_target && s->target.info.version_by)
+		printf("version:  from %s; runtime in %s (%s)\n", s->target.info.version_by,
+		       s->target.info.elf_path, s->target.info.found_by);
+	if (s->children) {
+		printf("children: %zu followed now", s->nkids);
+		for (size_t i = 0; i < s->nkids && i < 16; i++)
+			printf("%s%d", i ? " " : " (PID ", (int)s->kids[i]->pid);
+		printf("%s, %zu in all; %zu other descendant%s watched\n",
+		       s->nkids > 16 ? " ...)" : s->nkids ? ")" : "", s->kids_seen,
+		       py_children_tracked(s->children),
+		       py_children_tracked(s->children) == 1 ? "" : "s");
+	}
 	fflush(stdout);
 }
 
@@ -836,6 +1018,10 @@ int py_session_new(struct loop *loop, const struct py_session_opts *opts, struct
 		return r;
 	}
 	s->timer_in_loop = true;
+	if (opts->subprocesses && (r = py_children_new("/proc", &s->children)) < 0) {
+		py_session_free(s);
+		return r;
+	}
 	*ret = s;
 	return 0;
 }
@@ -845,6 +1031,9 @@ struct py_session *py_session_free(struct py_session *s)
 	if (!s)
 		return NULL;
 	target_release(s);
+	py_children_free(s->children);
+	free(s->kids);
+	free(s->followed);
 	if (s->child_pidfd >= 0) {
 		loop_del(s->loop, s->child_pidfd);
 		close(s->child_pidfd);

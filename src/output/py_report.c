@@ -39,6 +39,51 @@ static void rule(struct strbuf *sb, const char *l, const char *m, const char *r,
 }
 
 #define NCOLS 5
+#define TABLE_THREADS 8 /* thread names listed above the table; the rest are counted */
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct pyprof_thread_info *x = a, *y = b;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* The threads by PID and TID (a process's main thread first). NULL when there are none
+ * or no memory. */
+static struct pyprof_thread_info *sorted_threads(const struct pyprof *prof, size_t *ret_n)
+{
+	size_t n = pyprof_nthreads(prof);
+	struct pyprof_thread_info *t = n ? calloc(n, sizeof(*t)) : NULL;
+	*ret_n = 0;
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		pyprof_thread_info(prof, i, &t[i]);
+	qsort(t, n, sizeof(*t), cmp_thread);
+	*ret_n = n;
+	return t;
+}
+
+/* "threads: python3 (1234), io-worker (1236), and 3 more": the names as the kernel has
+ * them (see docs/py.md). */
+static void thread_names(struct strbuf *sb, const struct pyprof *prof)
+{
+	size_t n;
+	struct pyprof_thread_info *t = sorted_threads(prof, &n);
+	if (!t)
+		return;
+	sb_adds(sb, n == 1 ? "thread: " : "threads: ");
+	for (size_t i = 0; i < n && i < TABLE_THREADS; i++) {
+		if (i)
+			sb_adds(sb, ", ");
+		sb_adds(sb, t[i].label);
+	}
+	if (n > TABLE_THREADS)
+		sb_addf(sb, ", and %zu more", n - TABLE_THREADS);
+	sb_addc(sb, '\n');
+	free(t);
+}
 
 static void format_cells(const struct pyprof_result *r, char cells[NCOLS][96])
 {
@@ -89,12 +134,17 @@ void py_report_table(struct strbuf *sb, const struct pyprof_result *r, size_t n,
 		if (meta->state)
 			sb_addf(sb, " — %s", meta->state);
 		sb_addc(sb, '\n');
-		if (t)
-			sb_addf(sb, "%.2f s sampled, %llu samples (%llu dropped) of %zu thread%s, "
-				    "interval %g ms, %.0f samples/s\n",
+		if (t) {
+			sb_addf(sb, "%.2f s sampled, %llu samples (%llu dropped) of %zu thread%s",
 				t->wall_s, (unsigned long long)t->samples,
-				(unsigned long long)t->dropped, t->threads, t->threads == 1 ? "" : "s",
-				meta->interval_s * 1e3, meta->rate_hz);
+				(unsigned long long)t->dropped, t->threads, t->threads == 1 ? "" : "s");
+			if (t->processes > 1)
+				sb_addf(sb, " in %zu processes", t->processes);
+			sb_addf(sb, ", interval %g ms, %.0f samples/s\n", meta->interval_s * 1e3,
+				meta->rate_hz);
+		}
+		if (meta->prof)
+			thread_names(sb, meta->prof);
 	}
 	rule(sb, "╭", "┬", "╮", w, NCOLS, NULL);
 	sb_adds(sb, "│");
@@ -142,6 +192,38 @@ void py_report_table(struct strbuf *sb, const struct pyprof_result *r, size_t n,
 	rule(sb, "╰", "┴", "╯", w, NCOLS, NULL);
 }
 
+static void json_threads(struct json *j, const struct pyprof *prof)
+{
+	size_t n;
+	struct pyprof_thread_info *t = sorted_threads(prof, &n);
+	json_key(j, "thread_list");
+	json_begin_array(j);
+	for (size_t i = 0; i < n; i++) {
+		const struct pyprof_thread_info ti = t[i];
+		json_begin_object(j);
+		json_key(j, "pid");
+		json_int(j, ti.pid);
+		json_key(j, "tid");
+		if (ti.tid > 0)
+			json_int(j, ti.tid);
+		else
+			json_null(j);
+		json_key(j, "name");
+		json_string(j, ti.name);
+		json_key(j, "label");
+		json_string(j, ti.label);
+		json_key(j, "samples");
+		json_int(j, (int64_t)ti.samples);
+		json_key(j, "wall_s");
+		json_double(j, ti.wall_s, 6);
+		json_key(j, "cpu_s");
+		json_double(j, ti.cpu_s, 6);
+		json_end_object(j);
+	}
+	json_end_array(j);
+	free(t);
+}
+
 void py_report_json(struct strbuf *sb, const struct pyprof_result *r, size_t n,
 		    const struct py_report_meta *meta)
 {
@@ -164,7 +246,11 @@ void py_report_json(struct strbuf *sb, const struct pyprof_result *r, size_t n,
 			json_int(&j, (int64_t)meta->totals->dropped);
 			json_key(&j, "threads");
 			json_int(&j, (int64_t)meta->totals->threads);
+			json_key(&j, "processes");
+			json_int(&j, (int64_t)meta->totals->processes);
 		}
+		if (meta->prof)
+			json_threads(&j, meta->prof);
 		if (meta->have_sampler) {
 			json_key(&j, "sampler");
 			json_begin_object(&j);

@@ -20,6 +20,9 @@ struct py_report_meta {
 	double rate_hz;       /* achieved samples per second (ticks) */
 	const struct pyprof_totals *totals;
 	const char *state;    /* "running", "stopped", "target exited" ... */
+	/* The profile, for its list of threads (the table's "threads:" line, the JSON's
+	 * "thread_list"); NULL: none. */
+	const struct pyprof *prof;
 	/* The sampler's own figures (JSON "sampler"), all per tick; have_sampler false: none. */
 	bool have_sampler;
 	uint64_t ticks, late_skipped; /* ticks taken; deadlines passed while late */

@@ -76,6 +76,9 @@ struct py_proc {
 
 /* Sets up p->v from the version or the debug offsets, and the scratch buffers. */
 int py_proc_init(struct py_proc *p, uint32_t version_hex, unsigned major, unsigned minor);
+/* Finds Py_GetVersion()'s text ("3.9.18 (main, Nov  1 2023, 10:00:00) [GCC 12.2.0]", NUL
+ * ended) in buf: its PY_VERSION_HEX in *ret_hex. */
+bool py_version_from_text(const void *buf, size_t len, uint32_t *ret_hex);
 /* Finds the tid offset in glibc's struct pthread from the main thread (live processes). */
 void py_calibrate_tid(struct py_proc *p);
 

@@ -26,10 +26,14 @@ struct py_proc;
 struct py_info {
 	pid_t pid;
 	unsigned major, minor; /* 0.0 when unknown */
-	uint32_t version_hex;  /* PY_VERSION_HEX when the process tells it (3.11+), else 0 */
+	uint32_t version_hex;  /* PY_VERSION_HEX when the process tells it (Py_Version in 3.11+,
+				* the debug offsets, or Py_GetVersion()'s text), else 0 */
+	const char *version_by; /* how the version was told: "the file name", "Py_Version",
+				 * "_Py_DebugOffsets", "the version text in memory" */
 	bool newer;            /* newer than every layout profkit knows: the latest is used */
 	bool debug_offsets;    /* the layout came from the interpreter's _Py_DebugOffsets */
-	bool shared;           /* libpython is a shared library (else linked in the executable) */
+	bool shared;           /* libpython is a shared library (else linked in the executable);
+				* found under any name, libpython*.so first */
 	uint64_t runtime;      /* address of _PyRuntime */
 	const char *found_by;  /* ".dynsym", ".symtab" or "the .PyRuntime section" */
 	char elf_path[PATH_MAX];

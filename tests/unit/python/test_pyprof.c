@@ -253,12 +253,79 @@ static void test_flamegraph(void **state)
 	pyprof_free(p);
 }
 
+/* Threads of several processes (--subprocesses): each keeps its own samples and times,
+ * a thread that names itself later is shown under its new name everywhere, and the
+ * outputs list them by PID and TID with the number of processes. */
+static void test_thread_list(void **state)
+{
+	struct pyprof *p;
+	assert_int_equal(pyprof_new(&p), 0);
+	assert_int_equal(pyprof_add_function(p, "work"), 0);
+	uint32_t work = pyprof_frame(p, "work", "work", "/x/pool.py", 4);
+	int child = pyprof_thread(p, 300, 300, 0x30, "python3 (300/300)");
+	int main_t = pyprof_thread(p, 200, 200, 0x20, "python3 (200)");
+	int io = pyprof_thread(p, 200, 201, 0x21, "python3 (201)");
+	for (int i = 0; i < 3; i++) {
+		pyprof_tick_begin(p, (uint64_t)i * 10 * MS);
+		pyprof_sample(p, child, &work, 1, (uint64_t)i * 10 * MS);
+		pyprof_sample(p, main_t, &work, 0, PYPROF_NO_CPU);
+		pyprof_sample(p, io, &work, 1, 0);
+		pyprof_tick_end(p);
+	}
+	assert_int_equal(pyprof_thread_rename(p, io, "io-worker (201)", "io-worker"), 0);
+	assert_int_equal(pyprof_thread_rename(p, main_t, "python3 (200)", "python3"), 0);
+	assert_int_equal(pyprof_thread_rename(p, 7, "x", "x"), -EINVAL);
+	assert_int_equal(pyprof_nthreads(p), 3);
+	struct pyprof_thread_info ti;
+	assert_true(pyprof_thread_info(p, (size_t)io, &ti));
+	assert_string_equal(ti.name, "io-worker");
+	assert_string_equal(ti.label, "io-worker (201)");
+	assert_int_equal(ti.samples, 3);
+	assert_true(fabs(ti.wall_s - 0.020) < 1e-9);
+	assert_true(pyprof_thread_info(p, (size_t)child, &ti));
+	assert_true(fabs(ti.cpu_s - 0.020) < 1e-9);
+	assert_false(pyprof_thread_info(p, 3, &ti));
+	/* The function's time adds up over the processes. */
+	struct pyprof_result r[2];
+	assert_int_equal(pyprof_results(p, r, 2, false), 1);
+	assert_true(fabs(r[0].wall_s - 0.040) < 1e-9);
+	struct pyprof_totals tot;
+	pyprof_totals(p, &tot);
+	assert_int_equal(tot.processes, 2);
+	assert_int_equal(tot.threads, 3);
+
+	struct strbuf sb = STRBUF_INIT;
+	int folded_io = 0;
+	assert_int_equal(py_report_folded(&sb, p), 0);
+	folded_io = strstr(sb_str(&sb), "io-worker (201);work (pool.py:4) 20000\n") != NULL;
+	assert_true(folded_io);
+	sb_reset(&sb);
+	struct py_report_meta meta = { .target = "PID 200 (python3), CPython 3.12.1",
+				       .interval_s = 0.01, .totals = &tot, .prof = p };
+	py_report_table(&sb, r, 1, &meta);
+	assert_non_null(strstr(sb_str(&sb), "of 3 threads in 2 processes"));
+	assert_non_null(strstr(sb_str(&sb),
+			       "threads: python3 (200), io-worker (201), python3 (300/300)\n"));
+	sb_reset(&sb);
+	py_report_json(&sb, r, 1, &meta);
+	const char *j = sb_str(&sb);
+	assert_non_null(strstr(j, "\"processes\": 2"));
+	const char *a = strstr(j, "\"name\": \"python3\""), *b = strstr(j, "\"name\": \"io-worker\"");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a < b); /* by PID and TID */
+	assert_non_null(strstr(j, "\"label\": \"python3 (300/300)\""));
+	sb_free(&sb);
+	pyprof_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matching),
 		cmocka_unit_test(test_weights_and_error),
 		cmocka_unit_test(test_writers),
+		cmocka_unit_test(test_thread_list),
 		cmocka_unit_test(test_flamegraph),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
