@@ -190,6 +190,17 @@ static void note_error(struct rec *r, int err)
 
 /* ---- perf records -------------------------------------------------------------------- */
 
+static struct raw_stack raw_of_sample(const struct perf_rec_sample *s)
+{
+	return (struct raw_stack){
+		.pid = s->pid, .tid = s->tid,
+		.kernel_ips = s->kernel_ips, .nkernel = s->nkernel,
+		.user_ips = s->user_ips, .nuser = s->nuser,
+		.regs = s->regs.valid ? &s->regs : NULL,
+		.stack = s->stack, .stack_size = s->stack_size,
+	};
+}
+
 static void on_sample(struct rec *r, const struct perf_rec_sample *s)
 {
 	struct rthread *t = thread_get(r, s->pid, s->tid, s->time);
@@ -197,13 +208,7 @@ static void on_sample(struct rec *r, const struct perf_rec_sample *s)
 		t->samples++;
 	r->samples++;
 	know_process(r, s->pid);
-	struct raw_stack rs = {
-		.pid = s->pid, .tid = s->tid,
-		.kernel_ips = s->kernel_ips, .nkernel = s->nkernel,
-		.user_ips = s->user_ips, .nuser = s->nuser,
-		.regs = s->regs.valid ? &s->regs : NULL,
-		.stack = s->stack, .stack_size = s->stack_size,
-	};
+	struct raw_stack rs = raw_of_sample(s);
 	uint64_t us = s->period ? ns_to_us(s->period) : 1000000 / r->o->freq_hz;
 	note_error(r, collector_add(r->col, &rs, STATE_ON_CPU, us ? us : 1));
 }
@@ -213,13 +218,7 @@ static void on_switch_sample(struct rec *r, const struct perf_rec_sample *s)
 {
 	know_process(r, s->pid);
 	thread_get(r, s->pid, s->tid, s->time);
-	struct raw_stack rs = {
-		.pid = s->pid, .tid = s->tid,
-		.kernel_ips = s->kernel_ips, .nkernel = s->nkernel,
-		.user_ips = s->user_ips, .nuser = s->nuser,
-		.regs = s->regs.valid ? &s->regs : NULL,
-		.stack = s->stack, .stack_size = s->stack_size,
-	};
+	struct raw_stack rs = raw_of_sample(s);
 	struct switch_out *so = pidmap_get(&r->outs, s->tid);
 	if (!so) {
 		so = malloc(sizeof(*so));

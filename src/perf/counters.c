@@ -401,8 +401,7 @@ PK_EXPORT int pk_counters_open_pid(struct pk_counters *c, pid_t pid, unsigned fl
 	return r;
 }
 
-/* Online CPUs from /sys/devices/system/cpu/online ("0-3,6"). */
-static int online_cpus(int **ret, size_t *ret_n)
+int perf_online_cpus(int **ret, size_t *ret_n)
 {
 	char buf[1024];
 	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
@@ -461,7 +460,7 @@ PK_EXPORT int pk_counters_open_cpu(struct pk_counters *c, int cpu, unsigned flag
 			return -ENOMEM;
 		cpus[0] = cpu;
 		n = 1;
-	} else if ((r = online_cpus(&cpus, &n)) < 0) {
+	} else if ((r = perf_online_cpus(&cpus, &n)) < 0) {
 		return ctx_err(c->ctx, r, "cannot tell which CPUs are online");
 	}
 	r = alloc_instances(c, n);

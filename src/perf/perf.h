@@ -74,6 +74,10 @@ struct resolved {
 	int cpu_hint;     /* a CPU-wide-only PMU's first CPU, or -1 */
 };
 
+/* The online CPUs, from /sys/devices/system/cpu/online ("0-3,6"), into a malloc'd array
+ * (the CPUs a task may run on). -ENOENT for an empty list, -ENOMEM. */
+int perf_online_cpus(int **ret, size_t *ret_n);
+
 /* Resolves one parsed event; -PK_E_UNKNOWN_EVENT (message with suggestions), -EINVAL for
  * bad PMU terms, -ENOENT when tracefs is missing, -ENOMEM. ret->event is malloc'd. */
 int event_resolve(struct pk_ctx *ctx, const struct spec_event *ev, struct resolved *ret);

@@ -101,43 +101,6 @@ static long read_long(const char *path, long dflt)
 	return end == buf ? dflt : v;
 }
 
-/* Online CPUs ("0-3,6"), the CPUs a task may run on. */
-static int online_cpus(int **ret, size_t *ret_n)
-{
-	char buf[4096];
-	if (read_text("/sys/devices/system/cpu/online", buf, sizeof(buf)) <= 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		snprintf(buf, sizeof(buf), "0-%ld", n > 0 ? n - 1 : 0);
-	}
-	int *cpus = NULL;
-	size_t n = 0;
-	for (char *p = buf; *p >= '0' && *p <= '9';) {
-		char *end;
-		long lo = strtol(p, &end, 10), hi = lo;
-		p = end;
-		if (*p == '-') {
-			hi = strtol(p + 1, &end, 10);
-			p = end;
-		}
-		for (long c = lo; c <= hi && c < 65536; c++) {
-			int *nc = realloc(cpus, (n + 1) * sizeof(*nc));
-			if (!nc) {
-				free(cpus);
-				return -ENOMEM;
-			}
-			cpus = nc;
-			cpus[n++] = (int)c;
-		}
-		if (*p == ',')
-			p++;
-	}
-	if (!n)
-		return -ENOENT;
-	*ret = cpus;
-	*ret_n = n;
-	return 0;
-}
-
 struct tids {
 	pid_t *v;
 	size_t n, cap;
@@ -748,7 +711,7 @@ int sampler_open(const struct sampler_opts *opts, struct sampler **ret, char *er
 	struct pk_ctx *ctx = NULL;
 	int *cpus = NULL;
 	size_t ncpus = 0;
-	if (!s || pk_ctx_new(&ctx) < 0 || online_cpus(&cpus, &ncpus) < 0 ||
+	if (!s || pk_ctx_new(&ctx) < 0 || perf_online_cpus(&cpus, &ncpus) < 0 ||
 	    !(s->rings = calloc(ncpus, sizeof(*s->rings)))) {
 		e = -ENOMEM;
 		snprintf(err, errlen, "out of memory");

@@ -16,6 +16,7 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/strpool.h"
 
 #define MAX_SECTIONS (1u << 20)  /* more is a malformed file, not a program */
 #define NESTED_SCAN 8            /* symbols looked at backwards for an enclosing one */
@@ -51,8 +52,7 @@ struct raw_sym {
 struct elf_symtab {
 	struct sym *syms;
 	size_t n;
-	char *names;
-	size_t names_len, names_cap;
+	struct strpool names;
 	struct raw_sym *raw;
 	size_t nraw, raw_cap;
 	struct segment *segs;
@@ -209,27 +209,6 @@ const char *elf_file_debuglink(const struct elf_file *f, uint32_t *ret_crc)
 
 /* --- reading symbols ----------------------------------------------------------------- */
 
-static int add_name(struct elf_symtab *t, const char *name, size_t len, uint32_t *ret)
-{
-	if (t->names_len + len + 1 > UINT32_MAX)
-		return -ENOMEM;
-	if (t->names_len + len + 1 > t->names_cap) {
-		size_t cap = t->names_cap ? t->names_cap : 4096;
-		while (cap < t->names_len + len + 1)
-			cap *= 2;
-		char *p = realloc(t->names, cap);
-		if (!p)
-			return -ENOMEM;
-		t->names = p;
-		t->names_cap = cap;
-	}
-	memcpy(t->names + t->names_len, name, len);
-	t->names[t->names_len + len] = '\0';
-	*ret = (uint32_t)t->names_len;
-	t->names_len += len + 1;
-	return 0;
-}
-
 static int add_raw(struct elf_symtab *t, const struct raw_sym *r)
 {
 	if (t->nraw == t->raw_cap) {
@@ -312,7 +291,7 @@ static int add_symbols(struct elf_symtab *t, Elf *elf, Elf_Scn *scn, const GElf_
 		struct raw_sym raw = { .addr = s.st_value, .size = s.st_size, .limit = limit,
 				       .len = (uint32_t)(len < UINT32_MAX ? len : UINT32_MAX),
 				       .bind = GELF_ST_BIND(s.st_info) };
-		r = add_name(t, name, len, &raw.name);
+		r = strpool_add(&t->names, name, len, &raw.name);
 		if (r >= 0)
 			r = add_raw(t, &raw);
 	}
@@ -460,7 +439,7 @@ int elf_symtab_finish(struct elf_symtab *t)
 	t->n = 0;
 	if (t->nraw == 0)
 		return 0;
-	qsort_r(t->raw, t->nraw, sizeof(*t->raw), cmp_raw, t->names);
+	qsort_r(t->raw, t->nraw, sizeof(*t->raw), cmp_raw, t->names.buf);
 	t->syms = malloc(t->nraw * sizeof(*t->syms));
 	if (!t->syms)
 		return -ENOMEM;
@@ -524,7 +503,7 @@ const char *elf_symtab_lookup(const struct elf_symtab *t, uint64_t vaddr)
 	for (size_t k = 0; k < NESTED_SCAN && lo > 0; k++, lo--) {
 		const struct sym *s = &t->syms[lo - 1];
 		if (vaddr - s->addr < s->size)
-			return t->names + s->name;
+			return t->names.buf + s->name;
 	}
 	return NULL;
 }
@@ -540,7 +519,7 @@ void elf_symtab_free(struct elf_symtab *t)
 	if (!t)
 		return;
 	free(t->syms);
-	free(t->names);
+	strpool_free(&t->names);
 	free(t->raw);
 	free(t->segs);
 	free(t);

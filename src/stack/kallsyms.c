@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/strpool.h"
 #include "stack/profile.h"
 
 #define KSYM_MAX_EXTENT (1u << 20)
@@ -21,30 +22,8 @@ struct ksym {
 struct ksym_table {
 	struct ksym *v;
 	size_t n, cap;
-	char *names;
-	size_t len, names_cap;
+	struct strpool names;
 };
-
-static int add_string(struct ksym_table *t, const char *s, size_t n, uint32_t *ret)
-{
-	if (t->len + n + 1 > UINT32_MAX)
-		return -ENOMEM;
-	if (t->len + n + 1 > t->names_cap) {
-		size_t cap = t->names_cap ? t->names_cap : 65536;
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		char *p = realloc(t->names, cap);
-		if (!p)
-			return -ENOMEM;
-		t->names = p;
-		t->names_cap = cap;
-	}
-	memcpy(t->names + t->len, s, n);
-	t->names[t->len + n] = '\0';
-	*ret = (uint32_t)t->len;
-	t->len += n + 1;
-	return 0;
-}
 
 static int hex_digit(char c)
 {
@@ -124,17 +103,17 @@ static int add_entry(struct ksym_table *t, const struct parsed *p, uint32_t *las
 		t->cap = cap;
 	}
 	struct ksym *k = &t->v[t->n];
-	int r = add_string(t, p->name, p->name_len, &k->name);
+	int r = strpool_add(&t->names, p->name, p->name_len, &k->name);
 	if (r < 0)
 		return r;
-	k->rank = rank_of(p->type, t->names + k->name);
+	k->rank = rank_of(p->type, t->names.buf + k->name);
 	k->addr = p->addr;
 	k->module = 0;
 	if (p->module) {
 		/* A module's symbols come together: its name is stored once per run. */
-		if (!*last_module || strlen(t->names + *last_module) != p->module_len ||
-		    memcmp(t->names + *last_module, p->module, p->module_len) != 0) {
-			r = add_string(t, p->module, p->module_len, last_module);
+		if (!*last_module || strlen(t->names.buf + *last_module) != p->module_len ||
+		    memcmp(t->names.buf + *last_module, p->module, p->module_len) != 0) {
+			r = strpool_add(&t->names, p->module, p->module_len, last_module);
 			if (r < 0)
 				return r;
 		}
@@ -159,7 +138,7 @@ static void finish(struct ksym_table *t)
 {
 	if (t->n == 0)
 		return;
-	qsort_r(t->v, t->n, sizeof(*t->v), cmp_ksym, t->names);
+	qsort_r(t->v, t->n, sizeof(*t->v), cmp_ksym, t->names.buf);
 	size_t out = 1;
 	for (size_t i = 1; i < t->n; i++)
 		if (t->v[i].addr != t->v[out - 1].addr)
@@ -173,7 +152,7 @@ int kallsyms_parse(const char *text, size_t len, struct ksym_table **ret, size_t
 	if (!t)
 		return -ENOMEM;
 	uint32_t empty, last_module = 0;
-	int r = add_string(t, "", 0, &empty); /* offset 0: the core kernel's module "" */
+	int r = strpool_add(&t->names, "", 0, &empty); /* offset 0: the core kernel's module "" */
 	size_t line = 0;
 	for (size_t pos = 0; r >= 0 && pos < len;) {
 		const char *s = text + pos, *nl = memchr(s, '\n', len - pos);
@@ -217,8 +196,8 @@ const char *ksym_lookup(const struct ksym_table *t, uint64_t addr, const char **
 	if (addr - k->addr >= extent)
 		return NULL;
 	if (module)
-		*module = t->names + k->module;
-	return t->names + k->name;
+		*module = t->names.buf + k->module;
+	return t->names.buf + k->name;
 }
 
 size_t ksym_count(const struct ksym_table *t)
@@ -231,6 +210,6 @@ void ksym_table_free(struct ksym_table *t)
 	if (!t)
 		return;
 	free(t->v);
-	free(t->names);
+	strpool_free(&t->names);
 	free(t);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/strpool.h"
 #include "stack/profile.h"
 
 #define OVERLAP_SCAN 16 /* entries looked at backwards for an overlapping, newer one */
@@ -21,30 +22,8 @@ struct jit_sym {
 struct perfmap {
 	struct jit_sym *v;
 	size_t n, cap;
-	char *names;
-	size_t len, names_cap;
+	struct strpool names;
 };
-
-static int add_name(struct perfmap *m, const char *s, size_t n, uint32_t *ret)
-{
-	if (m->len + n + 1 > UINT32_MAX)
-		return -ENOMEM;
-	if (m->len + n + 1 > m->names_cap) {
-		size_t cap = m->names_cap ? m->names_cap : 4096;
-		while (cap < m->len + n + 1)
-			cap *= 2;
-		char *p = realloc(m->names, cap);
-		if (!p)
-			return -ENOMEM;
-		m->names = p;
-		m->names_cap = cap;
-	}
-	memcpy(m->names + m->len, s, n);
-	m->names[m->len + n] = '\0';
-	*ret = (uint32_t)m->len;
-	m->len += n + 1;
-	return 0;
-}
 
 static int parse_hex(const char **p, const char *end, uint64_t *ret)
 {
@@ -108,7 +87,7 @@ static int add_entry(struct perfmap *m, struct jit_sym *e, const char *name, siz
 		m->v = v;
 		m->cap = cap;
 	}
-	int r = add_name(m, name, len, &e->name);
+	int r = strpool_add(&m->names, name, len, &e->name);
 	if (r < 0)
 		return r;
 	e->seq = (uint32_t)m->n;
@@ -200,7 +179,7 @@ const char *perfmap_lookup(const struct perfmap *m, uint64_t addr)
 		if (addr - e->start < e->size && (!best || e->seq > best->seq))
 			best = e;
 	}
-	return best ? m->names + best->name : NULL;
+	return best ? m->names.buf + best->name : NULL;
 }
 
 size_t perfmap_count(const struct perfmap *m)
@@ -213,6 +192,6 @@ void perfmap_free(struct perfmap *m)
 	if (!m)
 		return;
 	free(m->v);
-	free(m->names);
+	strpool_free(&m->names);
 	free(m);
 }
