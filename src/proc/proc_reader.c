@@ -155,6 +155,11 @@ int proc_read(struct proc_handle *h, struct proc_sample *ret)
 		return (int)n;
 	if (procfs_parse_stat(buf, (size_t)n, &s.stat) < 0)
 		return -EBADMSG;
+	/* Caught while its parent reaps it: the kernel already detached it (state X, or a
+	 * zombie whose parent reads as 0), so what it reports (ppid 0, no memory) is not the
+	 * process any more. Gone, like a process whose files have vanished. */
+	if (s.stat.state == 'X' || (s.stat.state == 'Z' && s.stat.ppid == 0))
+		return -ESRCH;
 
 	n = pread_all(h->statusfd, buf, sizeof(buf));
 	if (n > 0 &&
