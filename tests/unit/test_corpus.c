@@ -36,6 +36,7 @@ static const struct target targets[] = {
 	{ "perfmap", fuzz_perfmap },
 	{ "elf_symtab", fuzz_elf_symtab },
 	{ "perf_record", fuzz_perf_record },
+	{ "unwind", fuzz_unwind },
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 
