@@ -35,6 +35,7 @@
 #include "output/record_report.h"
 #include "output/speedscope.h"
 #include "perf/sampler.h"
+#include "proc/proc_reader.h"
 #include "stack/collect.h"
 #include "util/pidmap.h"
 
@@ -127,15 +128,11 @@ static void thread_name(struct rec *r, pid_t pid, pid_t tid, const char *name)
 	collector_thread_name(r->col, tid, t->name);
 }
 
+/* The first line of a small /proc file, "" when it cannot be read. */
 static void read_text(const char *path, char *buf, size_t size)
 {
-	buf[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, size - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
+	if (proc_read_file_at(AT_FDCWD, path, buf, size) < 0)
+		buf[0] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
@@ -306,11 +303,10 @@ static void read_new_mappings(struct rec *r)
 	pid_t pid;
 	void *v;
 	for (size_t i = 0; pidmap_next(&r->remapped, &i, &pid, &v);) {
-		unwinder_mapping_changed(r->unw, pid);
-		if (pidmap_get(&r->procs, pid)) {
-			unwinder_forget(r->unw, pid);
-			unwinder_add_process(r->unw, pid);
-		}
+		if (pidmap_get(&r->procs, pid))
+			unwinder_add_process(r->unw, pid); /* re-reads a known process now */
+		else
+			unwinder_mapping_changed(r->unw, pid);
 		pidmap_del(&r->remapped, pid);
 	}
 }

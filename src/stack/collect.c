@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "util/macro.h"
+#include "proc/proc_reader.h"
 #include "util/pidmap.h"
 
 #define USER_MAX_FRAMES 512
@@ -82,15 +83,10 @@ static void read_comm(pid_t pid, pid_t tid, char *buf, size_t size)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0) {
+	if (proc_read_file_at(AT_FDCWD, path, buf, size) <= 0) {
 		snprintf(buf, size, "[thread %d]", (int)tid);
 		return;
 	}
-	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/parse.h"
 #include "util/strpool.h"
 #include "stack/profile.h"
 
@@ -24,17 +25,6 @@ struct ksym_table {
 	size_t n, cap;
 	struct strpool names;
 };
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Text symbols before data ones, global before local, fewer leading underscores. */
 static uint8_t rank_of(char type, const char *name)
@@ -59,15 +49,9 @@ struct parsed {
 /* "ADDR TYPE NAME[\t[MODULE]]" */
 static int parse_line(const char *s, const char *end, struct parsed *p)
 {
-	uint64_t addr = 0;
-	int digits = 0, d;
-	for (; s < end && (d = hex_digit(*s)) >= 0; s++, digits++) {
-		if (digits == 16)
-			return -EINVAL;
-		addr = addr << 4 | (uint64_t)d;
-	}
-	if (digits == 0 || end - s < 4 || s[0] != ' ' || s[1] <= ' ' || s[1] > '~' ||
-	    s[2] != ' ')
+	uint64_t addr;
+	if (parse_hex_span(&s, end, &addr) < 0 || end - s < 4 || s[0] != ' ' || s[1] <= ' ' ||
+	    s[1] > '~' || s[2] != ' ')
 		return -EINVAL;
 	p->addr = addr;
 	p->type = s[1];

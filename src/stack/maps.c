@@ -8,33 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "util/macro.h"
-
-/* Hex digits at *p (at least one, at most 16); advances *p. */
-static int parse_hex(const char **p, const char *end, uint64_t *ret)
-{
-	uint64_t v = 0;
-	const char *s = *p;
-	int n = 0;
-	for (; s < end; s++, n++) {
-		unsigned d;
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (*s >= 'a' && *s <= 'f')
-			d = (unsigned)(*s - 'a' + 10);
-		else if (*s >= 'A' && *s <= 'F')
-			d = (unsigned)(*s - 'A' + 10);
-		else
-			break;
-		if (n == 16)
-			return -EINVAL;
-		v = v << 4 | d;
-	}
-	if (n == 0)
-		return -EINVAL;
-	*p = s;
-	*ret = v;
-	return 0;
-}
+#include "util/parse.h"
 
 static int parse_dec(const char **p, const char *end, uint64_t *ret)
 {
@@ -67,8 +41,8 @@ static int parse_line(const char *s, const char *end, struct map_entry *e, struc
 		      size_t *path_off)
 {
 	uint64_t maj, min;
-	if (parse_hex(&s, end, &e->start) < 0 || expect(&s, end, '-') < 0 ||
-	    parse_hex(&s, end, &e->end) < 0 || expect(&s, end, ' ') < 0)
+	if (parse_hex_span(&s, end, &e->start) < 0 || expect(&s, end, '-') < 0 ||
+	    parse_hex_span(&s, end, &e->end) < 0 || expect(&s, end, ' ') < 0)
 		return -EINVAL;
 	if (e->end < e->start || end - s < 5)
 		return -EINVAL;
@@ -80,9 +54,9 @@ static int parse_line(const char *s, const char *end, struct map_entry *e, struc
 	}
 	e->perms[4] = '\0';
 	s += 4;
-	if (expect(&s, end, ' ') < 0 || parse_hex(&s, end, &e->offset) < 0 ||
-	    expect(&s, end, ' ') < 0 || parse_hex(&s, end, &maj) < 0 || expect(&s, end, ':') < 0 ||
-	    parse_hex(&s, end, &min) < 0 || expect(&s, end, ' ') < 0 ||
+	if (expect(&s, end, ' ') < 0 || parse_hex_span(&s, end, &e->offset) < 0 ||
+	    expect(&s, end, ' ') < 0 || parse_hex_span(&s, end, &maj) < 0 || expect(&s, end, ':') < 0 ||
+	    parse_hex_span(&s, end, &min) < 0 || expect(&s, end, ' ') < 0 ||
 	    parse_dec(&s, end, &e->inode) < 0)
 		return -EINVAL;
 	if (maj > UINT32_MAX || min > UINT32_MAX)

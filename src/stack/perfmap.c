@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/parse.h"
 #include "util/strpool.h"
 #include "stack/profile.h"
 
@@ -25,32 +26,12 @@ struct perfmap {
 	struct strpool names;
 };
 
+/* perf maps write addresses with or without "0x". */
 static int parse_hex(const char **p, const char *end, uint64_t *ret)
 {
-	const char *s = *p;
-	if (end - s > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	uint64_t v = 0;
-	int digits = 0;
-	for (; s < end; s++, digits++) {
-		unsigned d;
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (*s >= 'a' && *s <= 'f')
-			d = (unsigned)(*s - 'a' + 10);
-		else if (*s >= 'A' && *s <= 'F')
-			d = (unsigned)(*s - 'A' + 10);
-		else
-			break;
-		if (digits == 16)
-			return -EINVAL;
-		v = v << 4 | d;
-	}
-	if (digits == 0)
-		return -EINVAL;
-	*p = s;
-	*ret = v;
-	return 0;
+	if (end - *p > 2 && (*p)[0] == '0' && ((*p)[1] == 'x' || (*p)[1] == 'X'))
+		*p += 2;
+	return parse_hex_span(p, end, ret);
 }
 
 static int parse_line(const char *s, const char *end, struct jit_sym *e, const char **name,

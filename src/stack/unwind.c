@@ -435,7 +435,7 @@ int unwinder_add_process(struct unwinder *u, pid_t pid)
 		proc_free(n);
 		return r;
 	}
-	proc_free(p); /* the "gone" placeholder */
+	proc_free(p); /* the entry that remembered the pid as gone, now replaced */
 	return 0;
 }
 

@@ -57,3 +57,29 @@ int parse_pid(const char *s, pid_t *ret)
 	*ret = (pid_t)v;
 	return 0;
 }
+
+int parse_hex_span(const char **p, const char *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+	const char *s = *p;
+	int n = 0;
+	for (; s < end; s++, n++) {
+		unsigned d;
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (*s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (*s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			break;
+		if (n == 16)
+			return -EINVAL;
+		v = v << 4 | d;
+	}
+	if (n == 0)
+		return -EINVAL;
+	*p = s;
+	*ret = v;
+	return 0;
+}

@@ -10,6 +10,10 @@
 int parse_seconds(const char *s, double *ret);
 /* A decimal integer in [min, max]. -EINVAL for junk, -ERANGE outside the range. */
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
+/* The hex digits at *p, before end (one to 16, no prefix), advancing *p past them: the
+ * addresses of /proc/PID/maps, /proc/kallsyms and perf-PID.map. -EINVAL for none or too
+ * many. */
+int parse_hex_span(const char **p, const char *end, uint64_t *ret);
 /* A process ID: 1 .. INT32_MAX, digits only. */
 int parse_pid(const char *s, pid_t *ret);
 
