@@ -1,6 +1,6 @@
 /* The "bare C loop": the least a /proc sampler can do per tick.
  *
- *   floor [-e] [-w DIR] INTERVAL DURATION PID...
+ *   floor [-e|-t] [-w DIR [-m]] INTERVAL DURATION PID...
  *
  * It keeps the pace of `profkit watch` (absolute deadlines on CLOCK_MONOTONIC, a late tick
  * taken once, one last tick at the end of the duration) and reads, per tick, exactly what
@@ -11,12 +11,16 @@
  * nothing and writes nothing: the bytes are read and dropped. The difference between its
  * CPU time and profkit's is what profkit's parsing, bookkeeping and output cost.
  *
- * Two options add, one at a time, what profkit does beyond reading, so that the cost of
- * each part can be told apart from the cost of parsing and formatting:
+ * Options add, one at a time, what profkit does beyond reading, so that the cost of each
+ * part can be told apart from the cost of parsing and formatting:
  *   -w DIR  appends, every tick, a constant 128-byte line per process to DIR/samples.csv
  *           and a 69-byte line to DIR/system.csv, one write each, as profkit flushes rows;
- *   -e      waits as profkit's event loop does: epoll_wait on a timerfd armed with the
- *           next absolute deadline, then read() of the timerfd, instead of clock_nanosleep.
+ *   -m      (with -w) copies those lines into shared mappings of the two files instead of
+ *           writing them (no system call per tick; what mmap'd output would cost);
+ *   -t      waits as profkit's event loop does: epoll_pwait2 timing out at the next
+ *           absolute deadline, timer slack 1 ns, instead of clock_nanosleep;
+ *   -e      waits as profkit's loop did before: epoll_wait on a timerfd armed with the
+ *           next absolute deadline, then read() of the timerfd.
  *
  * At exit it prints one line, "ticks N", which the benchmark uses to normalise.
  */
@@ -30,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -172,7 +178,7 @@ struct output {
 static int output_open(const char *dir, size_t nprocs, struct output *o)
 {
 	char path[4096];
-	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+	int flags = O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC; /* -m maps them */
 	snprintf(path, sizeof(path), "%s/samples.csv", dir);
 	o->samplesfd = open(path, flags, 0644);
 	snprintf(path, sizeof(path), "%s/system.csv", dir);
@@ -189,8 +195,46 @@ static int output_open(const char *dir, size_t nprocs, struct output *o)
 	return 0;
 }
 
-static void output_write(const struct output *o)
+/* -m: the rows are copied into shared mappings of the files instead (grown 1 MiB at a
+ * time with fallocate, so a full disk is an error there and never a SIGBUS). */
+struct mapped {
+	int fd;
+	char *map;
+	size_t size, used;
+};
+
+static int mapped_append(struct mapped *f, const char *data, size_t len)
 {
+	if (f->used + len > f->size) {
+		size_t size = f->size + (1u << 20);
+		if (f->map)
+			munmap(f->map, f->size);
+		if (fallocate(f->fd, 0, 0, (off_t)size) < 0)
+			return -1;
+		f->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
+		if (f->map == MAP_FAILED)
+			return -1;
+		f->size = size;
+	}
+	memcpy(f->map + f->used, data, len);
+	f->used += len;
+	return 0;
+}
+
+static struct mapped mapped_samples = { .fd = -1 }, mapped_system = { .fd = -1 };
+
+static void output_write(const struct output *o, bool use_mmap)
+{
+	if (use_mmap) {
+		mapped_samples.fd = o->samplesfd;
+		mapped_system.fd = o->systemfd;
+		if (mapped_append(&mapped_samples, o->rows, o->rows_len) < 0 ||
+		    mapped_append(&mapped_system, o->system_row, SYSTEM_ROW) < 0) {
+			perror("floor: mmap output");
+			exit(1);
+		}
+		return;
+	}
 	ssize_t r = write(o->samplesfd, o->rows, o->rows_len);
 	r = write(o->systemfd, o->system_row, SYSTEM_ROW);
 	(void)r;
@@ -224,19 +268,38 @@ static void waiter_wait(const struct waiter *w, const struct timespec *deadline)
 	(void)r;
 }
 
+/* -t: epoll_pwait2 with a timeout to the deadline, no timerfd (one system call). */
+static void waiter_wait_timeout(const struct waiter *w, uint64_t deadline)
+{
+	struct epoll_event ev;
+	for (;;) {
+		uint64_t now = mono_ns();
+		if (now >= deadline)
+			return;
+		uint64_t left = deadline - now;
+		struct timespec ts = { (time_t)(left / NSEC_PER_SEC), (long)(left % NSEC_PER_SEC) };
+		if (epoll_pwait2(w->epfd, &ev, 1, &ts, NULL) == 0)
+			return;
+	}
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: floor [-e] [-w DIR] INTERVAL DURATION PID...\n");
+	fprintf(stderr, "usage: floor [-e|-t] [-w DIR [-m]] INTERVAL DURATION PID...\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	const char *outdir = NULL;
-	bool use_epoll = false;
-	for (int opt; (opt = getopt(argc, argv, "+ew:")) != -1;) {
+	bool use_epoll = false, use_timeout = false, use_mmap = false;
+	for (int opt; (opt = getopt(argc, argv, "+etmw:")) != -1;) {
 		if (opt == 'e')
 			use_epoll = true;
+		else if (opt == 't')
+			use_timeout = true;
+		else if (opt == 'm')
+			use_mmap = true;
 		else if (opt == 'w')
 			outdir = optarg;
 		else
@@ -282,7 +345,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct waiter waiter = { -1, -1 };
-	if (use_epoll && waiter_open(&waiter) < 0) {
+	if (use_timeout)
+		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* as profkit: wake at the deadline */
+	if ((use_epoll || use_timeout) && waiter_open(&waiter) < 0) {
 		perror("floor: timerfd");
 		return 1;
 	}
@@ -294,7 +359,7 @@ int main(int argc, char **argv)
 		reread(statfd, sizeof(buf));
 		reread(meminfofd, 8192); /* profkit's buffer for meminfo */
 		if (outdir)
-			output_write(&out);
+			output_write(&out, use_mmap);
 		ticks++;
 		if (deadline >= end)
 			break;
@@ -308,7 +373,9 @@ int main(int argc, char **argv)
 			deadline = end;
 		struct timespec ts = { .tv_sec = (time_t)(deadline / NSEC_PER_SEC),
 				       .tv_nsec = (long)(deadline % NSEC_PER_SEC) };
-		if (use_epoll)
+		if (use_timeout)
+			waiter_wait_timeout(&waiter, deadline);
+		else if (use_epoll)
 			waiter_wait(&waiter, &ts);
 		else
 			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)

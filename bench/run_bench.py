@@ -87,16 +87,19 @@ def ticks_line(_outdir, stdout, _duration):
     raise RuntimeError("no 'ticks N' line in the sampler's output")
 
 
-def floor_sampler(floor, interval, pids, write=False, epoll=False):
+def floor_sampler(floor, interval, pids, write=False, epoll=False, mmap=False, timeout=False):
     """write: floor -w, which also writes rows of profkit's size every tick; epoll:
-    floor -e, which waits on a timerfd in epoll as profkit does."""
-    label = "bare C loop" + (" + writes" if write else "") + (" + epoll" if epoll else "")
+    floor -e, which waits on a timerfd in epoll as profkit did; mmap: floor -m, the rows
+    copied into shared mappings of the files; timeout: floor -t, epoll_pwait2 timing out
+    at the deadline, as profkit's loop does now."""
+    label = "bare C loop" + (" + writes" if write else "") + (" (mmap)" if mmap else "") + \
+        (" + epoll" if epoll else "") + (" + epoll timeout" if timeout else "")
 
     def argv(duration, outdir):
-        opts = ["-e"] if epoll else []
+        opts = (["-e"] if epoll else []) + (["-t"] if timeout else [])
         if write:
             outdir.mkdir()
-            opts += ["-w", str(outdir)]
+            opts += ["-w", str(outdir)] + (["-m"] if mmap else [])
         return [floor, *opts, str(interval), str(duration), *map(str, pids)]
     return Sampler(label if write or epoll else "bare C loop (floor)", argv, ticks_line)
 
@@ -245,9 +248,11 @@ def bench_a(ctx, rep):
     fl = floor_sampler(ctx.floor, interval, [pid])
     flw = floor_sampler(ctx.floor, interval, [pid], write=True)
     flwe = floor_sampler(ctx.floor, interval, [pid], write=True, epoll=True)
+    flwt = floor_sampler(ctx.floor, interval, [pid], write=True, timeout=True)
+    flmt = floor_sampler(ctx.floor, interval, [pid], write=True, mmap=True, timeout=True)
     ps = psutil_sampler("psutil loop by PID", ctx.python, interval, pids=[pid])
     pstat = pidstat_sampler("pidstat -p PID (at 1 s)", ["-p", str(pid)])
-    samplers = [fl, flw, flwe, pk, ps, pstat]
+    samplers = [fl, flw, flwe, flwt, flmt, pk, ps, pstat]
     measure(samplers, 1.0, long, ctx, interval)
     print_samplers(f"a. 1 process at 50 ms for {long:g} s (pidstat at 1 s), side by side",
                    samplers, pk)

@@ -1,5 +1,5 @@
-/* The sampling session of profkit py: one timerfd on absolute CLOCK_MONOTONIC deadlines in
- * the shared event loop; at each tick every thread of the target is walked (src/python),
+/* The sampling session of profkit py: the event loop's timer on absolute CLOCK_MONOTONIC
+ * deadlines; at each tick every thread of the target is walked (src/python),
  * its CPU clock read (/proc/PID/task/TID/schedstat) and the sample added to the profile
  * (analysis/pyprof) weighted by the time measured since that thread's previous sample. */
 #include "cmd/py_session.h"
@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,8 +68,6 @@ struct py_session {
 	pid_t *followed;          /* scratch for a scan: the PIDs followed */
 	uint64_t gone_calls, gone_bytes; /* remote reads of children no longer followed */
 	enum py_state state;
-	int timerfd;
-	bool timer_in_loop;
 	uint64_t interval_ns, start_ns, end_ns, k, ticks, missed;
 	uint64_t late_sum_ns, late_max_ns, first_tick_ns, last_tick_ns;
 	bool final_armed;
@@ -351,30 +348,26 @@ static void sample(struct py_session *s, uint64_t now)
 		end_sampling(s, PY_TARGET_EXITED);
 }
 
-static int arm(struct py_session *s, uint64_t first_ns, uint64_t period_ns)
+static void on_timer(struct loop *loop, uint64_t now, void *data);
+
+static void arm(struct py_session *s, uint64_t at_ns)
 {
-	struct itimerspec it = {
-		.it_value = { (time_t)(first_ns / NSEC_PER_SEC), (long)(first_ns % NSEC_PER_SEC) },
-		.it_interval = { (time_t)(period_ns / NSEC_PER_SEC), (long)(period_ns % NSEC_PER_SEC) },
-	};
-	return timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &it, NULL) < 0 ? neg_errno() : 0;
+	loop_set_timer(s->loop, at_ns, on_timer, s);
 }
 
-/* Deadlines are start + k * interval (a periodic timer on absolute time: no drift). A tick
- * that comes late is taken late, once: the expirations it missed are counted, not taken in
- * a burst. With a duration, the last sample is at its end exactly. */
-static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
+/* Deadlines are start + k * interval (absolute time: no drift). A tick that comes late is
+ * taken late, once: the deadlines it missed are counted, not taken in a burst. With a
+ * duration, the last sample is at its end exactly. */
+static void on_timer(struct loop *loop, uint64_t now, void *data)
 {
-	(void)loop, (void)events;
+	(void)loop;
 	struct py_session *s = data;
-	uint64_t exp;
-	if (read(fd, &exp, sizeof(exp)) != sizeof(exp) || s->state != PY_SAMPLING)
-		return 0;
-	uint64_t now = clock_mono_ns();
+	if (s->state != PY_SAMPLING)
+		return;
 	if (s->final_armed) {
 		sample(s, now);
 		end_sampling(s, PY_STOPPED);
-		return 0;
+		return;
 	}
 	uint64_t k = (now - s->start_ns) / s->interval_ns;
 	if (k > s->k + 1)
@@ -385,21 +378,23 @@ static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
 	if (late > s->late_max_ns)
 		s->late_max_ns = late;
 	sample(s, now);
-	if (s->state != PY_SAMPLING || !s->end_ns)
-		return 0;
-	if (now >= s->end_ns) {
+	if (s->state != PY_SAMPLING)
+		return;
+	if (s->end_ns && now >= s->end_ns) {
 		end_sampling(s, PY_STOPPED);
-	} else if (s->start_ns + (k + 1) * s->interval_ns > s->end_ns) {
-		s->final_armed = true;
-		arm(s, s->end_ns, 0);
+		return;
 	}
-	return 0;
+	uint64_t next = s->start_ns + (k + 1) * s->interval_ns;
+	if (s->end_ns && next > s->end_ns) {
+		s->final_armed = true;
+		next = s->end_ns;
+	}
+	arm(s, next);
 }
 
 static void disarm(struct py_session *s)
 {
-	struct itimerspec off = { 0 };
-	timerfd_settime(s->timerfd, 0, &off, NULL);
+	loop_set_timer(s->loop, 0, NULL, NULL);
 }
 
 static void end_sampling(struct py_session *s, enum py_state state)
@@ -691,12 +686,9 @@ int py_session_start(struct py_session *s, pid_t pid, double wait_s)
 	uint64_t first = s->start_ns + s->interval_ns;
 	if (s->end_ns && first >= s->end_ns) {
 		s->final_armed = true;
-		r = arm(s, s->end_ns, 0);
-	} else {
-		r = arm(s, first, s->interval_ns);
+		first = s->end_ns;
 	}
-	if (r < 0)
-		return error("cannot start the sampling timer: %s", strerror(-r));
+	arm(s, first);
 	return 0;
 }
 
@@ -717,9 +709,11 @@ int py_session_set_interval(struct py_session *s, double interval_s)
 	s->k = 0;
 	if (s->end_ns && now + s->interval_ns >= s->end_ns) {
 		s->final_armed = true;
-		return arm(s, s->end_ns, 0);
+		arm(s, s->end_ns);
+		return 0;
 	}
-	return arm(s, now + s->interval_ns, s->interval_ns);
+	arm(s, now + s->interval_ns);
+	return 0;
 }
 
 int py_session_add(struct py_session *s, const char *pattern)
@@ -1011,13 +1005,6 @@ int py_session_new(struct loop *loop, const struct py_session_opts *opts, struct
 		free(s);
 		return r;
 	}
-	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (s->timerfd < 0 || loop_add(loop, s->timerfd, EPOLLIN, on_timer, s) < 0) {
-		r = neg_errno();
-		py_session_free(s);
-		return r;
-	}
-	s->timer_in_loop = true;
 	if (opts->subprocesses && (r = py_children_new("/proc", &s->children)) < 0) {
 		py_session_free(s);
 		return r;
@@ -1038,11 +1025,7 @@ struct py_session *py_session_free(struct py_session *s)
 		loop_del(s->loop, s->child_pidfd);
 		close(s->child_pidfd);
 	}
-	if (s->timerfd >= 0) {
-		if (s->timer_in_loop)
-			loop_del(s->loop, s->timerfd);
-		close(s->timerfd);
-	}
+	disarm(s);
 	pyprof_free(s->prof);
 	free(s);
 	return NULL;

@@ -1,6 +1,6 @@
 /* profkit stat: counts events of a command, a process or the whole machine with
  * libprofkit's counters; a perf-stat-like table at the end, or with -I a time series (CSV)
- * driven by the event loop: a timerfd on absolute deadlines, a signalfd, a pidfd. */
+ * driven by the event loop: its timer on absolute deadlines, a signalfd, a pidfd. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,7 +13,6 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cmd/cmd.h"
@@ -96,7 +95,7 @@ struct stat_run {
 	struct pk_counters *c;
 	size_t n;
 	struct loop *loop;
-	int timerfd, sigfd, pidfd;
+	int sigfd, pidfd;
 	sigset_t old_mask;
 	pid_t child;          /* a launched command, 0 if none */
 	bool child_reaped;
@@ -517,6 +516,8 @@ static void finish(struct stat_run *s)
 	loop_quit(s->loop);
 }
 
+static void on_timer(struct loop *loop, uint64_t now, void *data);
+
 static void schedule_next(struct stat_run *s, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
@@ -534,9 +535,7 @@ static void schedule_next(struct stat_run *s, uint64_t now)
 	if (next == UINT64_MAX)
 		return;
 	s->deadline = next;
-	struct itimerspec it = { .it_value = { .tv_sec = (time_t)(next / NSEC_PER_SEC),
-					       .tv_nsec = (long)(next % NSEC_PER_SEC) } };
-	timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &it, NULL);
+	loop_set_timer(s->loop, next, on_timer, s);
 }
 
 /* The duration is over: a command gets SIGTERM, then SIGKILL 2 s later; else done. */
@@ -549,30 +548,25 @@ static void end_duration(struct stat_run *s)
 	}
 	kill(s->child, SIGTERM);
 	s->kill_pending = true;
-	struct itimerspec it = { .it_value = { .tv_sec = 2 } };
-	timerfd_settime(s->timerfd, 0, &it, NULL);
+	loop_set_timer(s->loop, clock_mono_ns() + 2 * NSEC_PER_SEC, on_timer, s);
 }
 
-static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
+static void on_timer(struct loop *loop, uint64_t now, void *data)
 {
-	(void)loop, (void)events;
+	(void)loop;
 	struct stat_run *s = data;
-	uint64_t n;
-	if (read(fd, &n, sizeof(n)) < 0)
-		return 0;
 	if (s->kill_pending) {
 		if (s->child && !s->child_reaped)
 			kill(s->child, SIGKILL);
 		s->kill_pending = false;
-		return 0;
+		return;
 	}
 	if (s->end_by_duration)
-		return 0;
-	uint64_t now = clock_mono_ns();
+		return;
 	bool last = s->end_ns && s->deadline >= s->end_ns;
 	if (s->interval_ns && take_row(s, now) < 0) {
 		finish(s);
-		return 0;
+		return;
 	}
 	if (last) {
 		s->end_row_taken = s->interval_ns != 0;
@@ -580,7 +574,6 @@ static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
 	} else {
 		schedule_next(s, now);
 	}
-	return 0;
 }
 
 static void reap_child(struct stat_run *s)
@@ -754,9 +747,6 @@ static int stat_session(struct stat_run *s)
 		return error("cannot create the event loop: %s", strerror(-r));
 	if ((r = setup_signals(s)) < 0)
 		return error("cannot set up signals: %s", strerror(-r));
-	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (s->timerfd < 0 || loop_add(s->loop, s->timerfd, EPOLLIN, on_timer, s) < 0)
-		return error("cannot create a timer: %s", strerror(errno));
 	if ((r = open_output(s)))
 		return r;
 	if ((r = open_target(s)))
@@ -810,7 +800,7 @@ int cmd_stat(int argc, char **argv)
 		sb_free(&o.events);
 		return r > 0 ? 0 : -r;
 	}
-	struct stat_run s = { .o = &o, .timerfd = -1, .sigfd = -1, .pidfd = -1, .out_fd = -1 };
+	struct stat_run s = { .o = &o, .sigfd = -1, .pidfd = -1, .out_fd = -1 };
 	r = stat_session(&s);
 	if (s.child && !s.child_reaped) { /* an error left it running */
 		kill(s.child, SIGKILL);
@@ -823,8 +813,6 @@ int cmd_stat(int argc, char **argv)
 	pk_counters_free(s.c);
 	pk_ctx_free(s.ctx);
 	loop_free(s.loop);
-	if (s.timerfd >= 0)
-		close(s.timerfd);
 	if (s.sigfd >= 0) {
 		close(s.sigfd);
 		sigprocmask(SIG_SETMASK, &s.old_mask, NULL);

@@ -4,7 +4,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
+#include "core/clock.h"
 #include "util/macro.h"
 
 struct watch {
@@ -19,6 +22,10 @@ struct loop {
 	bool quit;
 	struct watch *watches; /* all live watches */
 	struct watch *dead;    /* deleted during a dispatch, freed after it */
+	uint64_t timer_at;     /* 0: no timer */
+	loop_timer_fn timer_fn;
+	void *timer_data;
+	bool no_pwait2;        /* a kernel before 5.11: millisecond timeouts */
 };
 
 int loop_new(struct loop **ret)
@@ -32,6 +39,9 @@ int loop_new(struct loop **ret)
 		free(l);
 		return r;
 	}
+	/* The default slack (50 µs) would let the kernel wake a 100 µs tick half a period
+	 * late; epoll's timeouts use the task's slack. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	*ret = l;
 	return 0;
 }
@@ -90,11 +100,52 @@ int loop_del(struct loop *l, int fd)
 
 void loop_quit(struct loop *l) { l->quit = true; }
 
+void loop_set_timer(struct loop *l, uint64_t at_ns, loop_timer_fn fn, void *data)
+{
+	l->timer_at = at_ns;
+	l->timer_fn = fn;
+	l->timer_data = data;
+}
+
+static void fire_timer(struct loop *l)
+{
+	if (!l->timer_at)
+		return;
+	uint64_t now = clock_mono_ns();
+	if (now < l->timer_at)
+		return;
+	l->timer_at = 0; /* the handler sets the next one */
+	l->timer_fn(l, now, l->timer_data);
+}
+
+/* epoll_wait until the fds have events or the timer is due. */
+static int wait_events(struct loop *l, struct epoll_event *evs, int max)
+{
+	if (!l->timer_at)
+		return epoll_wait(l->epfd, evs, max, -1);
+	uint64_t now = clock_mono_ns();
+	uint64_t left = l->timer_at > now ? l->timer_at - now : 0;
+	if (!l->no_pwait2) {
+		struct timespec ts = { (time_t)(left / NSEC_PER_SEC), (long)(left % NSEC_PER_SEC) };
+		int n = epoll_pwait2(l->epfd, evs, max, &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		l->no_pwait2 = true;
+	}
+	uint64_t ms = (left + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC;
+	return epoll_wait(l->epfd, evs, max, ms > INT32_MAX ? INT32_MAX : (int)ms);
+}
+
 int loop_run(struct loop *l)
 {
 	struct epoll_event evs[32];
 	while (!l->quit) {
-		int n = epoll_wait(l->epfd, evs, (int)ARRAY_SIZE(evs), -1);
+		/* Then wait, even when the next tick is due already (a timeout of 0): a loop
+		 * that is always late still reads its fds. */
+		fire_timer(l);
+		if (l->quit)
+			break;
+		int n = wait_events(l, evs, (int)ARRAY_SIZE(evs));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

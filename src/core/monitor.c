@@ -10,7 +10,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core/clock.h"
@@ -36,7 +35,7 @@ struct monitor {
 	const struct monitor_config *cfg;
 	struct monitor_result *res;
 	struct loop *loop;
-	int dirfd, timerfd, sigfd;
+	int dirfd, sigfd;
 	struct out_file samples, system;
 	struct pipe_tee out, err;
 	struct system_reader sys;
@@ -333,8 +332,7 @@ static void sample_system(struct monitor *m, uint64_t now, double ts)
 static void stop_sampling(struct monitor *m, enum monitor_end end)
 {
 	m->sampling = false;
-	struct itimerspec off = { 0 };
-	timerfd_settime(m->timerfd, 0, &off, NULL);
+	loop_set_timer(m->loop, 0, NULL, NULL);
 	if (!m->done) {
 		m->done = true;
 		m->res->end = end;
@@ -363,6 +361,8 @@ static void write_failed(struct monitor *m, const char *file, int err)
 	stop_sampling(m, END_WRITE_ERROR);
 }
 
+static void on_timer(struct loop *loop, uint64_t now, void *data);
+
 /* run: the duration is over, so the command is terminated like timeout(1) does: SIGTERM,
  * then SIGKILL if it is still there 2 s later. */
 static void end_duration(struct monitor *m)
@@ -372,8 +372,7 @@ static void end_duration(struct monitor *m)
 		return;
 	kill(m->child, SIGTERM);
 	m->kill_pending = true;
-	struct itimerspec it = { .it_value = { .tv_sec = 2 } };
-	timerfd_settime(m->timerfd, 0, &it, NULL);
+	loop_set_timer(m->loop, clock_mono_ns() + 2 * NSEC_PER_SEC, on_timer, m);
 }
 
 static void flush_rows(struct monitor *m)
@@ -513,30 +512,18 @@ static uint64_t late_threshold_ns(const struct monitor *m)
 	return tenth > NSEC_PER_MSEC ? tenth : NSEC_PER_MSEC;
 }
 
-static void arm_timer(struct monitor *m, uint64_t at, uint64_t period)
-{
-	struct itimerspec it = {
-		.it_value = { .tv_sec = (time_t)(at / NSEC_PER_SEC), .tv_nsec = (long)(at % NSEC_PER_SEC) },
-		.it_interval = { .tv_sec = (time_t)(period / NSEC_PER_SEC),
-				 .tv_nsec = (long)(period % NSEC_PER_SEC) },
-	};
-	timerfd_settime(m->timerfd, TFD_TIMER_ABSTIME, &it, NULL);
-}
-
-/* Deadlines are start + k*interval on a periodic timerfd: the kernel keeps the schedule,
- * so it cannot drift and costs no system call per tick. A tick that comes late is taken
- * late, once; slots that passed meanwhile (the timer's extra expirations) are counted as
- * missed, never taken in a burst. With a duration, the last deadline is the end itself
- * (pace 5, duration 7: 0, 5, 7), on a one-shot timer. */
+/* Deadlines are start + k*interval, absolute: the schedule cannot drift. A tick that comes
+ * late is taken late, once; slots that passed meanwhile are counted as missed, never taken
+ * in a burst. With a duration, the last deadline is the end itself (pace 5, duration 7: 0,
+ * 5, 7). */
 static void schedule_from(struct monitor *m)
 {
 	uint64_t next = m->start_mono + (m->tick_index + 1) * m->interval_ns;
 	if (m->end_ns && next >= m->end_ns) {
 		m->final_armed = true;
-		arm_timer(m, m->end_ns, 0);
-	} else {
-		arm_timer(m, next, m->interval_ns);
+		next = m->end_ns;
 	}
+	loop_set_timer(m->loop, next, on_timer, m);
 }
 
 static void fit_slot(struct monitor *m, double k, double t)
@@ -550,7 +537,7 @@ static void fit_slot(struct monitor *m, double k, double t)
 }
 
 /* Which slot this wake-up is for, and whether it is the last one. */
-static bool account_wakeup(struct monitor *m, uint64_t expirations, uint64_t now)
+static bool account_wakeup(struct monitor *m, uint64_t now)
 {
 	uint64_t deadline;
 	bool last;
@@ -558,6 +545,8 @@ static bool account_wakeup(struct monitor *m, uint64_t expirations, uint64_t now
 		deadline = m->end_ns;
 		last = true;
 	} else {
+		uint64_t slot = (now - m->start_mono) / m->interval_ns;
+		uint64_t expirations = slot > m->tick_index ? slot - m->tick_index : 1;
 		m->res->missed_slots += expirations - 1;
 		m->tick_index += expirations;
 		deadline = m->start_mono + m->tick_index * m->interval_ns;
@@ -572,30 +561,25 @@ static bool account_wakeup(struct monitor *m, uint64_t expirations, uint64_t now
 	return last;
 }
 
-static int on_timer(struct loop *loop, int fd, uint32_t events, void *data)
+static void on_timer(struct loop *loop, uint64_t now, void *data)
 {
-	(void)loop, (void)events;
+	(void)loop;
 	struct monitor *m = data;
-	uint64_t expirations;
-	if (read(fd, &expirations, sizeof(expirations)) < 0 || !expirations)
-		return 0;
 	if (m->kill_pending && m->child && !m->child_reaped) {
 		kill(m->child, SIGKILL);
 		m->kill_pending = false;
 	}
 	if (!m->sampling)
-		return 0;
-	uint64_t now = clock_mono_ns();
-	bool last = account_wakeup(m, expirations, now);
+		return;
+	bool last = account_wakeup(m, now);
 	tick(m, now);
 	if (!m->sampling)
-		return 0;
+		return;
 	if (last)
 		end_duration(m);
-	else if (m->end_ns && m->start_mono + (m->tick_index + 1) * m->interval_ns >= m->end_ns)
-		schedule_from(m); /* the next deadline is the end */
+	else
+		schedule_from(m);
 	check_end(m);
-	return 0;
 }
 
 /* ---- the child's output ---------------------------------------------------------------- */
@@ -886,11 +870,6 @@ static int setup(struct monitor *m, char *err, size_t errsz)
 	if ((r = open_output(m, err, errsz)) < 0)
 		return r;
 	energy_open(&res->energy, c->powercap_root, c->power_pmu_root);
-	m->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (m->timerfd < 0 || loop_add(m->loop, m->timerfd, EPOLLIN, on_timer, m) < 0) {
-		snprintf(err, errsz, "cannot create a timer: %s", strerror(errno));
-		return -EIO;
-	}
 	if ((r = setup_signals(m)) < 0) {
 		snprintf(err, errsz, "cannot set up signal handling: %s", strerror(-r));
 		return r;
@@ -945,8 +924,6 @@ static void teardown(struct monitor *m)
 	system_close(&m->sys);
 	energy_close(&m->res->energy);
 	free(m->per_core);
-	if (m->timerfd >= 0)
-		close(m->timerfd);
 	if (m->sigfd >= 0) {
 		close(m->sigfd);
 		sigprocmask(SIG_SETMASK, &m->old_mask, NULL);
@@ -963,7 +940,7 @@ int monitor_record(const struct monitor_config *cfg, struct monitor_result *ret,
 	ret->exit_status = -1;
 	ret->energy_j = NAN;
 	ret->targets.procfd = ret->targets.loadavgfd = -1;
-	struct monitor m = { .cfg = cfg, .res = ret, .dirfd = -1, .timerfd = -1, .sigfd = -1,
+	struct monitor m = { .cfg = cfg, .res = ret, .dirfd = -1, .sigfd = -1,
 			     .out = { .fd = -1, .tee_fd = -1, .file_fd = -1 },
 			     .err = { .fd = -1, .tee_fd = -1, .file_fd = -1 },
 			     .samples = { .fd = -1 }, .system = { .fd = -1 },
