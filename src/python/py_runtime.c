@@ -106,6 +106,8 @@ static int open_mapped(pid_t pid, const struct mapping *m)
 
 /* ---- the version from the interpreter's own text ------------------------------------------ */
 
+/* A decimal number of at most max digits, without a leading zero (CPython writes "3.9.0",
+ * never "3.09"); 0 when there is none. */
 static size_t digits(const char *s, size_t len, size_t max, unsigned *ret)
 {
 	size_t n = 0;
@@ -113,7 +115,7 @@ static size_t digits(const char *s, size_t len, size_t max, unsigned *ret)
 	while (n < len && n < max && isdigit((unsigned char)s[n]))
 		v = v * 10 + (unsigned)(s[n++] - '0');
 	*ret = v;
-	return n;
+	return n > 1 && s[0] == '0' ? 0 : n;
 }
 
 /* The low byte of PY_VERSION_HEX for "a1", "b2", "rc1" (release level << 4 | serial), 0xF0

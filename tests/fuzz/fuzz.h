@@ -33,6 +33,7 @@ int fuzz_perfmap(const uint8_t *data, size_t size);
 int fuzz_elf_symtab(const uint8_t *data, size_t size);
 int fuzz_perf_record(const uint8_t *data, size_t size);
 int fuzz_unwind(const uint8_t *data, size_t size);
+int fuzz_py_version(const uint8_t *data, size_t size);
 
 /* A property every input must keep; a violation is a crash for the fuzzer to report. */
 #define FUZZ_CHECK(cond)                                                              \

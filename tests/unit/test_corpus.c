@@ -37,6 +37,7 @@ static const struct target targets[] = {
 	{ "elf_symtab", fuzz_elf_symtab },
 	{ "perf_record", fuzz_perf_record },
 	{ "unwind", fuzz_unwind },
+	{ "py_version", fuzz_py_version },
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 
