@@ -66,7 +66,7 @@ struct py_session {
 	size_t nkids, capkids, kids_seen;
 	struct py_children *children;
 	pid_t *followed;          /* scratch for a scan: the PIDs followed */
-	uint64_t gone_calls, gone_bytes; /* remote reads of children no longer followed */
+	struct py_io gone_io; /* remote reads of children no longer followed */
 	enum py_state state;
 	uint64_t interval_ns, start_ns, end_ns, k, ticks, missed;
 	uint64_t late_sum_ns, late_max_ns, first_tick_ns, last_tick_ns;
@@ -303,15 +303,21 @@ static bool walk_target(struct py_session *s, struct py_target *t)
 static void target_clear(struct py_target *t, struct loop *loop, int keep_fd);
 static void follow_children(struct py_session *s, uint64_t now);
 
+static void add_io(struct py_io *sum, const struct py_proc *p)
+{
+	struct py_io io;
+	py_proc_io(p, &io);
+	sum->calls += io.calls;
+	sum->iovecs += io.iovecs;
+	sum->bytes += io.bytes;
+}
+
 /* A child that ended. One that still runs was not readable any more: it exec'd (a
  * multiprocessing "spawn" child, a subprocess): the next scan offers it again. */
 static void drop_child(struct py_session *s, size_t i)
 {
 	struct py_target *t = s->kids[i];
-	uint64_t calls, bytes;
-	py_proc_io(t->proc, &calls, &bytes);
-	s->gone_calls += calls;
-	s->gone_bytes += bytes;
+	add_io(&s->gone_io, t->proc);
 	if (s->children && kill(t->pid, 0) == 0)
 		py_children_poke(s->children);
 	target_clear(t, s->loop, -1);
@@ -759,19 +765,13 @@ static void describe(struct py_session *s, char *out, size_t size)
 }
 
 /* Remote reads of every process sampled, ended ones included. */
-static void io_totals(const struct py_session *s, uint64_t *ret_calls, uint64_t *ret_bytes)
+static void io_totals(const struct py_session *s, struct py_io *ret)
 {
-	uint64_t calls = s->gone_calls, bytes = s->gone_bytes, c, b;
-	if (s->target.proc) {
-		py_proc_io(s->target.proc, &c, &b);
-		calls += c, bytes += b;
-	}
-	for (size_t i = 0; i < s->nkids; i++) {
-		py_proc_io(s->kids[i]->proc, &c, &b);
-		calls += c, bytes += b;
-	}
-	*ret_calls = calls;
-	*ret_bytes = bytes;
+	*ret = s->gone_io;
+	if (s->target.proc)
+		add_io(ret, s->target.proc);
+	for (size_t i = 0; i < s->nkids; i++)
+		add_io(ret, s->kids[i]->proc);
 }
 
 static const char *state_name(enum py_state st)
@@ -803,14 +803,16 @@ static void fill_meta(struct py_session *s, struct py_report_meta *m, struct pyp
 	*m = (struct py_report_meta){ .target = target, .interval_s = s->o.interval_s,
 				      .rate_hz = rate_hz(s), .totals = tot,
 				      .state = state_name(s->state), .prof = s->prof };
-	uint64_t calls, bytes;
-	io_totals(s, &calls, &bytes);
+	struct py_io io;
+	io_totals(s, &io);
 	m->have_sampler = true;
 	m->ticks = s->ticks;
 	m->late_skipped = s->missed;
 	m->late_mean_us = s->ticks > 1 ? (double)s->late_sum_ns / 1e3 / (double)(s->ticks - 1) : 0;
-	m->reads_per_tick = tot->ticks ? (double)calls / (double)tot->ticks : 0;
-	m->bytes_per_tick = tot->ticks ? (double)bytes / (double)tot->ticks : 0;
+	double ticks = tot->ticks ? (double)tot->ticks : 1;
+	m->reads_per_tick = (double)io.calls / ticks;
+	m->ranges_per_tick = (double)io.iovecs / ticks;
+	m->bytes_per_tick = (double)io.bytes / ticks;
 }
 
 void py_session_print_results(struct py_session *s)
@@ -840,9 +842,9 @@ void py_session_print_status(struct py_session *s)
 	struct pyprof_totals tot;
 	describe(s, target, sizeof(target));
 	pyprof_totals(s->prof, &tot);
-	uint64_t calls, bytes;
-	io_totals(s, &calls, &bytes);
-	double per = tot.ticks ? (double)calls / (double)tot.ticks : 0;
+	struct py_io io;
+	io_totals(s, &io);
+	double ticks = tot.ticks ? (double)tot.ticks : 1;
 	py_session_clear_status(s);
 	printf("target:   %s\n", target);
 	printf("state:    %s\n", state_name(s->state));
@@ -853,8 +855,9 @@ void py_session_print_status(struct py_session *s)
 	printf("samples:  %llu taken, %llu dropped, over %.2f s, %zu thread%s\n",
 	       (unsigned long long)tot.samples, (unsigned long long)tot.dropped, tot.wall_s,
 	       tot.threads, tot.threads == 1 ? "" : "s");
-	printf("memory:   %.1f reads and %.0f bytes per sample; %zu functions, %zu stacks\n", per,
-	       tot.ticks ? (double)bytes / (double)tot.ticks : 0.0, tot.frames, tot.stacks);
+	printf("memory:   %.1f reads of %.1f ranges and %.0f bytes per sample; %zu functions, "
+	       "%zu stacks\n", (double)io.calls / ticks, (double)io.iovecs / ticks,
+	       (double)io.bytes / ticks, tot.frames, tot.stacks);
 	if (s->have_target && s->target.info.version_by)
 		printf("version:  from %s; runtime in %s (%s)\n", s->target.info.version_by,
 		       s->target.info.elf_path, s->target.info.found_by);

@@ -262,6 +262,8 @@ void py_report_json(struct strbuf *sb, const struct pyprof_result *r, size_t n,
 			json_double(&j, meta->late_mean_us, 1);
 			json_key(&j, "reads_per_tick");
 			json_double(&j, meta->reads_per_tick, 2);
+			json_key(&j, "ranges_per_tick");
+			json_double(&j, meta->ranges_per_tick, 2);
 			json_key(&j, "bytes_per_tick");
 			json_double(&j, meta->bytes_per_tick, 0);
 			json_end_object(&j);

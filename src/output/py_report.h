@@ -28,6 +28,7 @@ struct py_report_meta {
 	uint64_t ticks, late_skipped; /* ticks taken; deadlines passed while late */
 	double late_mean_us;          /* mean lateness of a tick after its deadline */
 	double reads_per_tick;        /* process_vm_readv calls */
+	double ranges_per_tick;       /* remote ranges (iovecs) they read */
 	double bytes_per_tick;        /* bytes they read */
 };
 

@@ -15,16 +15,34 @@
 
 /* The prefetch: the ranges the previous walk read, read again in one readv at the start of
  * the next walk, and served from there to the walk's reads of the same (address, length).
- * A steady stack costs one system call per sample; what changed is read as before. */
+ * A steady stack costs one system call per sample; what changed is read as before.
+ * The kernel's cost grows with the remote iovecs (about 0.4 us each) far more than with the
+ * bytes (a page costs less than an iovec): ranges sorted by address are merged into spans,
+ * one iovec each, as long as the next range starts no further than the page after the
+ * span's last (every page of a span then held a range the last walk read). */
 #define PY_PREFETCH_RANGES (2 * PY_MAX_DEPTH + 64) /* a full stack: frames, code objects */
-#define PY_PREFETCH_BYTES (512u * 1024)
+#define PY_PREFETCH_BYTES (512u * 1024)            /* of the ranges themselves */
+#define PY_PREFETCH_BUF (2 * PY_PREFETCH_BYTES)    /* with the gaps merged spans cover */
+#define PY_PREFETCH_PAGE 4096u /* merging granule: a larger real page is only safer */
+
+struct py_prefetch_range {
+	uint64_t addr;
+	uint32_t len, idx; /* idx: its place in walk order */
+};
 
 struct py_prefetch {
-	/* This walk's: what was prefetched, and how many leading ranges arrived. */
+	/* This walk's ranges in the previous walk's order: where each one's bytes are in buf,
+	 * and its span (PF_NO_SPAN: not read). Only ranges of the first ok spans arrived. */
 	uint64_t addr[PY_PREFETCH_RANGES];
-	uint32_t len[PY_PREFETCH_RANGES], off[PY_PREFETCH_RANGES];
+	uint32_t len[PY_PREFETCH_RANGES], off[PY_PREFETCH_RANGES], span[PY_PREFETCH_RANGES];
 	size_t n, ok, cursor;
-	uint8_t buf[PY_PREFETCH_BYTES];
+	/* The spans, in address order: one remote iovec each, all in one readv. */
+	struct py_iov iov[PY_PREFETCH_RANGES];
+	size_t nspans;
+	struct py_prefetch_range sorted[PY_PREFETCH_RANGES]; /* scratch */
+	/* After a merged span failed to read: walks left without merging, and the next pause. */
+	uint32_t merge_pause, merge_backoff;
+	uint8_t buf[PY_PREFETCH_BUF];
 	/* What this walk read, for the next one. */
 	uint64_t next_addr[PY_PREFETCH_RANGES];
 	uint32_t next_len[PY_PREFETCH_RANGES];

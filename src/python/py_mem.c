@@ -8,7 +8,8 @@
 
 int py_mem_readv(struct py_mem *m, const struct py_iov *iov, size_t n)
 {
-	m->calls++;
+	m->calls += n > PY_MEM_IOV_MAX ? (n + PY_MEM_IOV_MAX - 1) / PY_MEM_IOV_MAX : 1;
+	m->iovecs += n;
 	for (size_t i = 0; i < n; i++)
 		m->bytes += iov[i].len;
 	return m->ops->readv(m, iov, n);
@@ -25,15 +26,13 @@ int py_mem_read(struct py_mem *m, uint64_t addr, void *buf, size_t len)
 
 /* ---- a live process ------------------------------------------------------------------ */
 
-#define PROC_IOV_MAX 1024 /* IOV_MAX: a readv of up to PY_MAX_DEPTH ranges is one system call */
-
 static int proc_readv(struct py_mem *m, const struct py_iov *iov, size_t n)
 {
 	struct py_mem_proc *p = (struct py_mem_proc *)m;
 	size_t done = 0;
 	while (done < n) {
-		struct iovec local[PROC_IOV_MAX], remote[PROC_IOV_MAX];
-		size_t k = n - done < PROC_IOV_MAX ? n - done : PROC_IOV_MAX;
+		struct iovec local[PY_MEM_IOV_MAX], remote[PY_MEM_IOV_MAX];
+		size_t k = n - done < PY_MEM_IOV_MAX ? n - done : PY_MEM_IOV_MAX;
 		size_t want = 0;
 		for (size_t i = 0; i < k; i++) {
 			const struct py_iov *v = &iov[done + i];

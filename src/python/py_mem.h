@@ -27,9 +27,14 @@ struct py_mem_ops {
 
 struct py_mem {
 	const struct py_mem_ops *ops;
-	uint64_t calls; /* readv calls made (one system call each for a live process) */
-	uint64_t bytes; /* bytes asked for */
+	uint64_t calls;  /* system calls made for a live process: one per PY_MEM_IOV_MAX ranges
+			  * (or fewer) of each readv */
+	uint64_t bytes;  /* bytes asked for */
+	uint64_t iovecs; /* remote ranges asked for (each costs the kernel a lookup) */
 };
+
+/* The most ranges one system call reads (IOV_MAX): a longer readv takes several. */
+#define PY_MEM_IOV_MAX 1024
 
 /* One range: 0, -EFAULT when it is not readable, or the process-level error. */
 int py_mem_read(struct py_mem *m, uint64_t addr, void *buf, size_t len);

@@ -94,25 +94,38 @@ int py_proc_init(struct py_proc *p, uint32_t version_hex, unsigned major, unsign
 
 /* ---- the prefetch ---------------------------------------------------------------------- */
 
-/* Remembers a range this walk reads, for the next walk's prefetch. */
+#define PF_NO_SPAN UINT32_MAX
+/* Walks without merging after a merged span failed to read, doubled at each failure since
+ * merged spans last arrived. In a live process every page of a span held a range that the
+ * previous walk read, so a span fails only when the mapping changed in between (a freed
+ * arena), and that range read alone would mostly fail too: merging resumes soon. A recorded
+ * image (unit tests, the fuzzer) holds only the bytes a walk read, not the gaps between
+ * them: there merged spans fail every time, and the pause grows until that costs one walk
+ * a few extra calls in PF_PAUSE_MAX. */
+#define PF_PAUSE_MIN 16u
+#define PF_PAUSE_MAX 4096u
+
+/* Remembers a range this walk read, for the next walk's prefetch. An empty or wrapping
+ * range has no page to merge on, and nothing to gain. */
 static void pf_note(struct py_prefetch *pf, uint64_t addr, size_t len)
 {
-	if (pf->next_n == PY_PREFETCH_RANGES || len > PY_PREFETCH_BYTES - pf->next_bytes)
+	if (!len || addr > UINT64_MAX - len || pf->next_n == PY_PREFETCH_RANGES ||
+	    len > PY_PREFETCH_BYTES - pf->next_bytes)
 		return;
 	pf->next_addr[pf->next_n] = addr;
 	pf->next_len[pf->next_n++] = (uint32_t)len;
 	pf->next_bytes += len;
 }
 
-/* Copies (addr, len) from the prefetch when it was read there. Walks read in the same order
+/* Copies (addr, len) from the prefetch when it arrived there. Walks read in the same order
  * as the walk before, so the search starts where the last hit was. */
 static bool pf_serve(struct py_prefetch *pf, uint64_t addr, void *buf, size_t len)
 {
-	for (size_t k = 0; k < pf->ok; k++) {
-		size_t i = pf->cursor + k < pf->ok ? pf->cursor + k : pf->cursor + k - pf->ok;
-		if (pf->addr[i] == addr && pf->len[i] == len) {
+	for (size_t k = 0; k < pf->n; k++) {
+		size_t i = pf->cursor + k < pf->n ? pf->cursor + k : pf->cursor + k - pf->n;
+		if (pf->addr[i] == addr && pf->len[i] == len && pf->span[i] < pf->ok) {
 			memcpy(buf, pf->buf + pf->off[i], len);
-			pf->cursor = i + 1 < pf->ok ? i + 1 : 0;
+			pf->cursor = i + 1 < pf->n ? i + 1 : 0;
 			pf->served++;
 			return true;
 		}
@@ -121,7 +134,96 @@ static bool pf_serve(struct py_prefetch *pf, uint64_t addr, void *buf, size_t le
 	return false;
 }
 
-/* At the start of a walk: one readv of every range the previous walk read. */
+static int pf_range_cmp(const void *a, const void *b)
+{
+	const struct py_prefetch_range *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* pf->sorted: the ranges by address; insertion sort for a shallow stack's dozen. */
+static void pf_sort(struct py_prefetch *pf)
+{
+	struct py_prefetch_range *s = pf->sorted;
+	for (size_t i = 0; i < pf->n; i++)
+		s[i] = (struct py_prefetch_range){ pf->addr[i], pf->len[i], (uint32_t)i };
+	if (pf->n > 32) {
+		qsort(s, pf->n, sizeof(*s), pf_range_cmp);
+		return;
+	}
+	for (size_t i = 1; i < pf->n; i++) {
+		struct py_prefetch_range x = s[i];
+		size_t j = i;
+		for (; j > 0 && s[j - 1].addr > x.addr; j--)
+			s[j] = s[j - 1];
+		s[j] = x;
+	}
+}
+
+/* Can r (sorted after the last span, which ends at end > 0) join it? It must start on the
+ * span's last page or the next (so that merging never reaches into a hole the last walk
+ * did not read around), and what it adds must fit in the buffer. */
+static bool pf_joins(uint64_t end, const struct py_prefetch_range *r, size_t used)
+{
+	uint64_t r_end = r->addr + r->len;
+	return r->addr / PY_PREFETCH_PAGE <= (end - 1) / PY_PREFETCH_PAGE + 1 &&
+	       (r_end <= end || r_end - end <= PY_PREFETCH_BUF - used);
+}
+
+/* Groups the sorted ranges into spans (pf->iov, laid out in pf->buf) and places each
+ * range's bytes in its span. A range that fits nowhere ends the plan: those left are read
+ * by the walk. Returns the number of ranges placed. */
+static size_t pf_plan(struct py_prefetch *pf, bool merge)
+{
+	size_t used = 0, k = 0;
+	uint64_t end = 0;
+	struct py_iov *s = NULL;
+	pf->nspans = 0;
+	for (size_t i = 0; i < pf->n; i++)
+		pf->span[i] = PF_NO_SPAN;
+	for (; k < pf->n; k++) {
+		const struct py_prefetch_range *r = &pf->sorted[k];
+		if (s && merge && pf_joins(end, r, used)) {
+			uint64_t grow = r->addr + r->len > end ? r->addr + r->len - end : 0;
+			s->len += grow;
+			used += grow;
+			end += grow;
+		} else if (r->len <= PY_PREFETCH_BUF - used) {
+			s = &pf->iov[pf->nspans++];
+			*s = (struct py_iov){ r->addr, pf->buf + used, r->len };
+			used += r->len;
+			end = r->addr + r->len;
+		} else {
+			break;
+		}
+		pf->span[r->idx] = (uint32_t)(pf->nspans - 1);
+		pf->off[r->idx] = (uint32_t)((uint8_t *)s->buf - pf->buf + (r->addr - s->addr));
+	}
+	return k;
+}
+
+static bool pf_span_merged(const struct py_prefetch *pf, size_t span)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < pf->n && k < 2; i++)
+		k += pf->span[i] == span;
+	return k > 1;
+}
+
+/* After the read: a merged span that did not arrive pauses merging (PF_PAUSE_MIN);
+ * merged spans that all arrived end the backoff (0: PF_PAUSE_MIN next time). */
+static void pf_pace_merging(struct py_prefetch *pf, size_t placed)
+{
+	if (pf->ok < pf->nspans && pf_span_merged(pf, pf->ok)) {
+		uint32_t pause = pf->merge_backoff ? pf->merge_backoff : PF_PAUSE_MIN;
+		pf->merge_pause = pause;
+		pf->merge_backoff = pause < PF_PAUSE_MAX / 2 ? 2 * pause : PF_PAUSE_MAX;
+	} else if (pf->ok == pf->nspans && placed > pf->nspans) {
+		pf->merge_backoff = 0;
+	}
+}
+
+/* At the start of a walk: one readv of every range the previous walk read, merged into
+ * spans. */
 static int pf_begin(struct py_proc *p)
 {
 	struct py_prefetch *pf = p->pf;
@@ -130,33 +232,29 @@ static int pf_begin(struct py_proc *p)
 	pf->n = pf->next_n;
 	pf->ok = pf->cursor = 0;
 	pf->next_n = pf->next_bytes = 0;
-	size_t off = 0;
-	for (size_t i = 0; i < pf->n; i++) {
-		pf->addr[i] = pf->next_addr[i];
-		pf->len[i] = pf->next_len[i];
-		pf->off[i] = (uint32_t)off;
-		off += pf->len[i];
+	memcpy(pf->addr, pf->next_addr, pf->n * sizeof(*pf->addr));
+	memcpy(pf->len, pf->next_len, pf->n * sizeof(*pf->len));
+	bool merge = pf->merge_pause == 0;
+	if (!merge)
+		pf->merge_pause--;
+	pf_sort(pf);
+	size_t placed = pf_plan(pf, merge);
+	int r = pf->nspans ? py_mem_readv(p->mem, pf->iov, pf->nspans) : 0;
+	if (r < 0) {
+		pf->n = 0;
+		return r == -ESRCH || errno_is_privilege(r) ? r : 0;
 	}
-	/* p->iov holds PY_MAX_DEPTH ranges: read in pieces of that many (one call each). */
-	for (size_t done = 0; done < pf->n;) {
-		size_t k = pf->n - done < PY_MAX_DEPTH ? pf->n - done : PY_MAX_DEPTH;
-		for (size_t i = 0; i < k; i++)
-			p->iov[i] = (struct py_iov){ pf->addr[done + i], pf->buf + pf->off[done + i],
-						     pf->len[done + i] };
-		int r = py_mem_readv(p->mem, p->iov, k);
-		if (r < 0)
-			return r == -ESRCH || errno_is_privilege(r) ? r : 0;
-		pf->ok = done + (size_t)r;
-		if ((size_t)r < k)
-			break;
-		done += k;
-	}
+	pf->ok = (size_t)r;
+	pf_pace_merging(pf, placed);
+	if (!pf->ok)
+		pf->n = 0; /* nothing to serve: the walk's reads need not search */
 	return 0;
 }
 
 /* The walk's reads: served from the prefetch when they can be, the rest in one readv.
  * Returns how many leading ranges were read in full, or the process-level error, as
- * py_mem_readv. */
+ * py_mem_readv. Only those are noted for the next prefetch: a range that failed would make
+ * its span fail (and every span after it). */
 static int walk_readv(struct py_proc *p, const struct py_iov *iov, size_t n)
 {
 	struct py_prefetch *pf = p->pf;
@@ -164,18 +262,18 @@ static int walk_readv(struct py_proc *p, const struct py_iov *iov, size_t n)
 		return py_mem_readv(p->mem, iov, n);
 	size_t nmiss = 0;
 	for (size_t i = 0; i < n; i++) {
-		pf_note(pf, iov[i].addr, iov[i].len);
 		if (!pf_serve(pf, iov[i].addr, iov[i].buf, iov[i].len)) {
 			pf->miss[nmiss] = iov[i];
 			pf->miss_idx[nmiss++] = i;
 		}
 	}
-	if (!nmiss)
-		return (int)n;
-	int r = py_mem_readv(p->mem, pf->miss, nmiss);
+	int r = nmiss ? py_mem_readv(p->mem, pf->miss, nmiss) : 0;
 	if (r < 0)
 		return r;
-	return (size_t)r < nmiss ? (int)pf->miss_idx[r] : (int)n;
+	size_t got = (size_t)r < nmiss ? pf->miss_idx[r] : n;
+	for (size_t i = 0; i < got; i++)
+		pf_note(pf, iov[i].addr, iov[i].len);
+	return (int)got;
 }
 
 static int walk_read(struct py_proc *p, uint64_t addr, void *buf, size_t len)
@@ -602,10 +700,9 @@ int py_proc_from_mem(struct py_mem *mem, uint32_t version_hex, uint64_t runtime,
 	return 0;
 }
 
-void py_proc_io(const struct py_proc *p, uint64_t *ret_calls, uint64_t *ret_bytes)
+void py_proc_io(const struct py_proc *p, struct py_io *ret)
 {
-	*ret_calls = p->own_mem->calls;
-	*ret_bytes = p->own_mem->bytes;
+	*ret = (struct py_io){ p->own_mem->calls, p->own_mem->iovecs, p->own_mem->bytes };
 }
 
 size_t py_proc_ncodes(const struct py_proc *p) { return p->ncodes; }

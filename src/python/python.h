@@ -83,8 +83,13 @@ struct py_proc *py_proc_free(struct py_proc *p);
  * under our feet: drop the sample), -EPERM, or fn's error. */
 int py_frame_walk(struct py_proc *p, py_thread_fn fn, void *userdata);
 
-/* Remote reads so far: system calls and bytes. */
-void py_proc_io(const struct py_proc *p, uint64_t *ret_calls, uint64_t *ret_bytes);
+/* Remote reads so far. */
+struct py_io {
+	uint64_t calls;  /* system calls */
+	uint64_t iovecs; /* remote ranges they asked for: the kernel's cost grows with these */
+	uint64_t bytes;
+};
+void py_proc_io(const struct py_proc *p, struct py_io *ret);
 size_t py_proc_ncodes(const struct py_proc *p);
 /* The info the process was attached with. */
 const struct py_info *py_proc_info(const struct py_proc *p);

@@ -114,7 +114,7 @@ def test_launch_accuracy(version, tmp_path):
     # Size so that the run takes 5+ s on the slowest (3.8) and fastest interpreters.
     p = profkit("py", "--batch", "-i", "0.001", "-o", prefix, "-f", "heavy_computation",
                 "disk_io", "network_request", "never_called", "--", py, WORKLOAD, "--size",
-                "3.5", timeout=120)
+                "4", timeout=120)
     out = p.stdout.decode()
     assert p.returncode == 0, p.stderr_text
     truth = true_times(out)

@@ -45,6 +45,18 @@ static int check_thread(void *userdata, const struct py_thread *t)
 	return 0;
 }
 
+/* Whether every address of the image has one value. Where regions overlap they may
+ * disagree, and a read returns the bytes of some region that holds all of it: the
+ * prefetch's merged spans (one read over several ranges) may come from another region than
+ * the walk's own reads of the same ranges. */
+static bool disjoint(const struct py_snapshot *s)
+{
+	for (size_t i = 1; i < s->nregions; i++) /* sorted by address */
+		if (s->regions[i].addr - s->regions[i - 1].addr < s->regions[i - 1].len)
+			return false;
+	return true;
+}
+
 int fuzz_python_walk(const uint8_t *data, size_t size)
 {
 	struct py_snapshot s;
@@ -57,7 +69,8 @@ int fuzz_python_walk(const uint8_t *data, size_t size)
 		size_t f1 = 0, f2 = 0;
 		int r1 = py_frame_walk(p, check_thread, &f1);
 		int r2 = py_frame_walk(p, check_thread, &f2);
-		FUZZ_CHECK(r1 == r2 && f1 == f2); /* the image does not change between walks */
+		/* The image does not change between walks: the same stacks, where it is one. */
+		FUZZ_CHECK((r1 == r2 && f1 == f2) || !disjoint(&s));
 		FUZZ_CHECK(r1 < 0 || r1 <= PY_MAX_INTERPRETERS * PY_MAX_THREADS);
 		py_proc_free(p);
 	}

@@ -107,6 +107,127 @@ static void test_snapshot(void **state)
 	free(img);
 }
 
+/* A live process's memory as the kernel serves it: a snapshot's bytes, in pages that are
+ * mapped whole wherever the snapshot holds a byte (zeros around its regions), so that the
+ * prefetch's merged spans read across the gaps as they do in a process. */
+struct paged_mem {
+	struct py_mem mem;
+	const struct py_snapshot *s;
+};
+
+static bool page_mapped(const struct py_snapshot *s, uint64_t page)
+{
+	for (size_t i = 0; i < s->nregions; i++) {
+		const struct py_snapshot_region *r = &s->regions[i];
+		if (r->len && r->addr / 4096 <= page && (r->addr + r->len - 1) / 4096 >= page)
+			return true;
+	}
+	return false;
+}
+
+static bool paged_read_one(const struct py_snapshot *s, const struct py_iov *v)
+{
+	if (!v->len)
+		return true;
+	if (v->addr + v->len < v->addr)
+		return false;
+	for (uint64_t pg = v->addr / 4096; pg <= (v->addr + v->len - 1) / 4096; pg++)
+		if (!page_mapped(s, pg))
+			return false;
+	memset(v->buf, 0, v->len);
+	for (size_t i = 0; i < s->nregions; i++) {
+		const struct py_snapshot_region *r = &s->regions[i];
+		uint64_t lo = r->addr > v->addr ? r->addr : v->addr;
+		uint64_t hi = r->addr + r->len < v->addr + v->len ? r->addr + r->len : v->addr + v->len;
+		if (lo < hi)
+			memcpy((uint8_t *)v->buf + (lo - v->addr), r->data + (lo - r->addr), hi - lo);
+	}
+	return true;
+}
+
+static int paged_readv(struct py_mem *m, const struct py_iov *iov, size_t n)
+{
+	const struct paged_mem *pm = (const struct paged_mem *)m;
+	size_t i = 0;
+	while (i < n && paged_read_one(pm->s, &iov[i]))
+		i++;
+	return (int)i;
+}
+
+static const struct py_mem_ops paged_ops = { paged_readv };
+
+/* One walk: its stacks checked, its cost on m (calls, remote iovecs) in ret. */
+static void walk_once(const struct fixture *fx, struct py_proc *p, struct py_mem *m,
+		      uint64_t ret[2])
+{
+	struct seen seen = { 0 };
+	uint64_t calls = m->calls, iovecs = m->iovecs;
+	assert_int_equal(py_frame_walk(p, collect, &seen), 2);
+	assert_int_equal(seen.dropped, 0);
+	assert_string_equal(seen.main_stack, "sleeper;na\xc3\xafve_func;<module>");
+	assert_string_equal(seen.spin_top, fx->qualnames ? "Worker.spin" : "spin");
+	ret[0] = m->calls - calls;
+	ret[1] = m->iovecs - iovecs;
+}
+
+static struct py_proc *proc_on(const struct py_snapshot *s, struct py_mem *m)
+{
+	struct py_proc *p;
+	assert_int_equal(py_proc_from_mem(m, s->version_hex, s->runtime, s->code_type,
+					  s->unicode_type, s->pthread_tid_offset, NULL, &p), 0);
+	return p;
+}
+
+/* The prefetch merges ranges on the same or the next page into one remote iovec: in
+ * memory mapped whole (a live process), a steady stack costs one call of fewer iovecs than
+ * it reads ranges. When the gaps stop being readable (here: the bare image), the walk reads
+ * what did not arrive itself, merging pauses, and resumes later. */
+static void test_merged(void **state)
+{
+	const struct fixture *fx = *state;
+	size_t len;
+	uint8_t *img = load(fx->file, &len);
+	struct py_snapshot s;
+	assert_int_equal(py_snapshot_parse(&s, img, len), 0);
+	uint64_t cost[2];
+	/* The ranges a steady walk reads: without the prefetch, one iovec each. */
+	setenv("PROFKIT_PY_NO_PREFETCH", "1", 1);
+	struct py_proc *p = proc_on(&s, &s.mem);
+	unsetenv("PROFKIT_PY_NO_PREFETCH");
+	walk_once(fx, p, &s.mem, cost);
+	walk_once(fx, p, &s.mem, cost);
+	uint64_t ranges = cost[1];
+	assert_true(cost[0] > 1);
+	py_proc_free(p);
+
+	struct paged_mem pm = { { &paged_ops, 0, 0, 0 }, &s };
+	p = proc_on(&s, &pm.mem);
+	walk_once(fx, p, &pm.mem, cost);
+	for (int pass = 1; pass < 3; pass++) {
+		walk_once(fx, p, &pm.mem, cost);
+		assert_int_equal(cost[0], 1);
+		assert_true(cost[1] < ranges);
+	}
+	py_proc_set_mem(p, &s.mem);
+	walk_once(fx, p, &s.mem, cost); /* merged spans fail: the walk reads their ranges */
+	walk_once(fx, p, &s.mem, cost); /* merging paused: one iovec per range */
+	assert_int_equal(cost[0], 1);
+	assert_int_equal(cost[1], ranges);
+	py_proc_set_mem(p, &pm.mem); /* mapped again: merging resumes after the pause */
+	int walks = 0;
+	do {
+		walk_once(fx, p, &pm.mem, cost);
+		assert_int_equal(cost[0], 1);
+	} while (cost[1] == ranges && ++walks < 64);
+	assert_true(cost[1] < ranges);
+	struct py_io io;
+	py_proc_io(p, &io);
+	assert_int_equal(io.iovecs, pm.mem.iovecs);
+	py_proc_free(p);
+	py_snapshot_free(&s);
+	free(img);
+}
+
 static bool valid_utf8(const char *str)
 {
 	const unsigned char *q = (const unsigned char *)str;
@@ -245,15 +366,18 @@ static void test_snapshot_reads(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[2 * 8 + 2];
-	char names[2 * 8][48];
+	struct CMUnitTest tests[3 * 8 + 2];
+	char names[3 * 8][48];
 	size_t k = 0;
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		snprintf(names[2 * i], 48, "walk_%s", fixtures[i].file);
-		snprintf(names[2 * i + 1], 48, "damaged_%s", fixtures[i].file);
-		tests[k++] = (struct CMUnitTest){ .name = names[2 * i], .test_func = test_snapshot,
+		snprintf(names[3 * i], 48, "walk_%s", fixtures[i].file);
+		snprintf(names[3 * i + 1], 48, "damaged_%s", fixtures[i].file);
+		snprintf(names[3 * i + 2], 48, "merged_%s", fixtures[i].file);
+		tests[k++] = (struct CMUnitTest){ .name = names[3 * i], .test_func = test_snapshot,
 						  .initial_state = (void *)&fixtures[i] };
-		tests[k++] = (struct CMUnitTest){ .name = names[2 * i + 1], .test_func = test_damaged,
+		tests[k++] = (struct CMUnitTest){ .name = names[3 * i + 1], .test_func = test_damaged,
+						  .initial_state = (void *)&fixtures[i] };
+		tests[k++] = (struct CMUnitTest){ .name = names[3 * i + 2], .test_func = test_merged,
 						  .initial_state = (void *)&fixtures[i] };
 	}
 	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_snapshot_parse_rejects);
