@@ -81,7 +81,8 @@ struct target_set {
 	struct pk_log log;
 
 	struct pidmap live;    /* pid -> struct target*, alive */
-	struct pidmap ignored; /* pid -> scan generation, seen and not a target */
+	struct pidmap ignored; /* pid -> struct ignored_proc *: seen and not a target */
+	size_t ignored_fds;    /* of those, how many hold their /proc/PID/comm open */
 	struct target **all;   /* every target ever, for the summary */
 	size_t nall, capall;
 	/* The live targets, in the order they were found: what a tick reads, so that the

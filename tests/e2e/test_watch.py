@@ -338,3 +338,25 @@ def test_watch_name_taken_by_exec_much_later(procs, outdir):
     every name once a second."""
     rows, late = _watch_late_name(procs, outdir, 0.8, 1.2)
     assert late < 1.1, "found %.3f s after it took the name" % late
+
+
+def test_watch_name_taken_by_rename_much_later(procs, outdir):
+    """An older process that renames itself (prctl, no exec) into the watched name is found
+    by the re-check of every name once a second, which reads each other process's comm
+    from a file kept open."""
+    w = spawn_profkit("watch", "-q", "--wait", "-i", "0.05", "-d", "3.2", "-o", outdir,
+                      "pk_renamed")
+    script = ("import ctypes, sys, time; time.sleep(1.5); "
+              "ctypes.CDLL(None).prctl(15, b'pk_renamed', 0, 0, 0); "
+              "print('ready', flush=True); time.sleep(1.4)")
+    p = procs(["/usr/bin/python3", "-c", script])
+    wait_for_line(p)
+    t_named = time.time()
+    rc, out, err = finish(w)
+    assert rc == 0, err
+    rec = Recording(outdir)
+    assert rec.pids() == {p.pid}
+    rows = rec.rows_of(p.pid)
+    assert {x["name"] for x in rows} == {"pk_renamed"}
+    late = float(rows[0]["timestamp"]) - t_named
+    assert late < 1.1, "found %.3f s after it took the name" % late
