@@ -16,11 +16,17 @@ signal so that the profiler is attached before it begins) four ways, one after a
   austin  Debian's `austin -i INTERVAL -p PID` on CPython 3.8 only (the packaged Austin
           1.0 reads nothing newer), when /usr/bin/austin exists.
 
-Medians over the rounds are printed as a Markdown table (docs/performance-py.md). The
-machine is shared: run several rounds and read medians, not single figures.
+A round ends with a second base run: the target's CPU growth under a sampler is its CPU
+time over the mean of the round's two base runs, so that the machine's drift between rounds
+(this VM's speed for the same work swings by up to 2x) cancels within a round. With two or
+more CPUs the target is pinned to the last one and every sampler to the first (--no-pin:
+anywhere), so that neither migrates. Medians over the rounds are printed as a Markdown table
+(docs/performance-py.md). The machine is shared: run several rounds and read medians, not
+single figures.
 
   python3 bench/py_bench.py [--build build] [--rounds 5] [--interval 0.0001] [--work 1.5]
                             [--versions 3.8,3.12] [--no-prefetch 3.8,3.12] [--strace]
+                            [--no-pin]
 
 --no-prefetch also runs profkit with PROFKIT_PY_NO_PREFETCH=1 on those versions: one
 process_vm_readv per step of the walk, as before the prefetch (docs/py.md), for the
@@ -87,10 +93,20 @@ def cpu_of(ru):
     return ru.ru_utime + ru.ru_stime
 
 
+# --pin: the target on the last CPU, the sampler on the first (None: anywhere).
+TARGET_CPU = None
+SAMPLER_CPU = None
+
+
+def on_cpu(cpu):
+    return (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
+
+
 class Target:
     def __init__(self, py, script, n):
         self.p = subprocess.Popen([py, script, "-n", str(n)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
+                                  stdout=subprocess.PIPE, text=True,
+                                  preexec_fn=on_cpu(TARGET_CPU))
         self.p.stdout.readline()
 
     def go(self):
@@ -127,7 +143,8 @@ def run_profkit(args, py, script, n, tmp, strace=False, prefetch=True):
     if not prefetch:
         env["PROFKIT_PY_NO_PREFETCH"] = "1"
     w0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                         preexec_fn=on_cpu(SAMPLER_CPU))
     time.sleep(args.attach)
     t.go()
     cpu, wall = t.result()
@@ -140,13 +157,14 @@ def run_profkit(args, py, script, n, tmp, strace=False, prefetch=True):
     return dict(cpu=cpu, wall=wall, pk_cpu=cpu_of(ru), pk_wall=pwall, ticks=s["ticks"],
                 pk_user=ru.ru_utime, pk_sys=ru.ru_stime,
                 rate=j["rate_hz"], skipped=s["late_skipped"], late_us=s["late_mean_us"],
-                reads=s["reads_per_tick"], bytes=s["bytes_per_tick"], dropped=j["dropped"])
+                reads=s["reads_per_tick"], ranges=s.get("ranges_per_tick", float("nan")),
+                bytes=s["bytes_per_tick"], dropped=j["dropped"])
 
 
 def run_bare(args, py, script, n, seconds):
     t = Target(py, script, n)
     p = subprocess.Popen([args.tick, str(args.interval), "%.3f" % seconds],
-                         stdout=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, text=True, preexec_fn=on_cpu(SAMPLER_CPU))
     t.go()
     cpu, wall = t.result()
     out = p.stdout.read()
@@ -162,7 +180,8 @@ def run_austin(args, py, script, n, tmp):
     w0 = time.monotonic()
     p = subprocess.Popen(["austin", "-i", str(int(round(args.interval * 1e6))), "-p",
                           str(t.p.pid), "-o", os.path.join(tmp, "austin.txt")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         preexec_fn=on_cpu(SAMPLER_CPU))
     time.sleep(args.attach)
     t.go()
     cpu, wall = t.result()
@@ -173,6 +192,13 @@ def run_austin(args, py, script, n, tmp):
     samples = int(m.group(2)) if m else sum(1 for _ in open(os.path.join(tmp, "austin.txt")))
     return dict(cpu=cpu, wall=wall, a_cpu=cpu_of(ru), samples=samples,
                 rate=samples / awall, cpu_per=cpu_of(ru) / samples * 1e6 if samples else 0)
+
+
+def growth(R, key):
+    """The target's CPU time for the work with that sampler over the mean of the two base
+    runs of the same round (one before, one after), in %: the median over rounds."""
+    return 100 * med([x["cpu"] / ((b1["cpu"] + b2["cpu"]) / 2) - 1
+                      for x, b1, b2 in zip(R[key], R["base"], R["base2"])])
 
 
 def med(xs):
@@ -189,9 +215,15 @@ def main():
     ap.add_argument("--attach", type=float, default=0.3, help="seconds given to attach")
     ap.add_argument("--versions", default="")
     ap.add_argument("--strace", action="store_true")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="do not pin the target to the last CPU and the sampler to the first")
     ap.add_argument("--no-prefetch", default="3.8,3.12",
                     help="versions also run with PROFKIT_PY_NO_PREFETCH=1 (one read per step)")
     args = ap.parse_args()
+    global TARGET_CPU, SAMPLER_CPU
+    cpus = sorted(os.sched_getaffinity(0))
+    if not args.no_pin and len(cpus) >= 2:
+        TARGET_CPU, SAMPLER_CPU = cpus[-1], cpus[0]
     args.profkit = os.path.join(args.build, "profkit")
     args.tick = os.path.join(args.build, "bench", "py_tick")
     for f in (args.profkit, args.tick):
@@ -206,7 +238,8 @@ def main():
     open(script, "w").write(TARGET)
     sizes = {v: int(subprocess.check_output([py, script, str(args.work)], input="\n",
                                             text=True).split()[0]) for v, py in pys.items()}
-    res = {v: {"base": [], "pk": [], "bare": [], "austin": [], "nopf": []} for v in pys}
+    res = {v: {"base": [], "pk": [], "bare": [], "austin": [], "nopf": [], "base2": []}
+           for v in pys}
     ab = set(args.no_prefetch.split(",")) if args.no_prefetch else set()
     for r in range(args.rounds):
         for v, py in pys.items():
@@ -219,42 +252,46 @@ def main():
                 res[v]["nopf"].append(run_profkit(args, py, script, n, tmp, prefetch=False))
             if austin and v == "3.8":
                 res[v]["austin"].append(run_austin(args, py, script, n, tmp))
+            res[v]["base2"].append(run_base(py, script, n))
         print("round %d/%d done" % (r + 1, args.rounds), file=sys.stderr)
 
-    print("interval %g µs, %d rounds, medians; load average %s\n" % (
-        args.interval * 1e6, args.rounds, " ".join(open("/proc/loadavg").read().split()[:3])))
+    print("interval %g µs, %d rounds, medians; load average %s; %s\n" % (
+        args.interval * 1e6, args.rounds, " ".join(open("/proc/loadavg").read().split()[:3]),
+        "target on CPU %d, samplers on CPU %d" % (TARGET_CPU, SAMPLER_CPU)
+        if TARGET_CPU is not None else "not pinned"))
     print("| CPython | tool | samples/s | deadlines skipped | late (µs) | target CPU +% | "
           "tool CPU/sample (µs) | bare loop CPU/wake (µs) | above bare (µs) | reads/sample | "
-          "bytes/sample |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "ranges/sample | bytes/sample |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for v in pys:
         R = res[v]
-        base = med([x["cpu"] for x in R["base"]])
         pk, bare = R["pk"], R["bare"]
         pk_per = med([x["pk_cpu"] / x["ticks"] * 1e6 for x in pk])
         bare_per = med([x["cpu_per"] for x in bare])
         above = med([a["pk_cpu"] / a["ticks"] * 1e6 - b["cpu_per"] for a, b in zip(pk, bare)])
-        print("| %s | profkit | %.0f | %.0f | %.1f | %+.1f | %.1f | %.1f | %+.1f | %.2f | %.0f |" % (
+        print("| %s | profkit | %.0f | %.0f | %.1f | %+.1f | %.1f | %.1f | %+.1f | %.2f | %.1f | %.0f |" % (
             v, med([x["rate"] for x in pk]), med([x["skipped"] for x in pk]),
             med([x["late_us"] for x in pk]),
-            100 * (med([x["cpu"] for x in pk]) / base - 1), pk_per, bare_per, above,
-            med([x["reads"] for x in pk]), med([x["bytes"] for x in pk])))
+            growth(R, "pk"), pk_per, bare_per, above,
+            med([x["reads"] for x in pk]), med([x["ranges"] for x in pk]),
+            med([x["bytes"] for x in pk])))
         if R["nopf"]:
             q = R["nopf"]
-            print("| %s | profkit, no prefetch | %.0f | %.0f | %.1f | %+.1f | %.1f | %.1f | %+.1f | %.2f | %.0f |" % (
+            print("| %s | profkit, no prefetch | %.0f | %.0f | %.1f | %+.1f | %.1f | %.1f | %+.1f | %.2f | %.1f | %.0f |" % (
                 v, med([x["rate"] for x in q]), med([x["skipped"] for x in q]),
                 med([x["late_us"] for x in q]),
-                100 * (med([x["cpu"] for x in q]) / base - 1),
+                growth(R, "nopf"),
                 med([x["pk_cpu"] / x["ticks"] * 1e6 for x in q]), bare_per,
                 med([a["pk_cpu"] / a["ticks"] * 1e6 - b["cpu_per"] for a, b in zip(q, bare)]),
-                med([x["reads"] for x in q]), med([x["bytes"] for x in q])))
-        print("| %s | bare loop | %.0f | | | %+.1f | | %.1f | | | |" % (
-            v, med([x["rate"] for x in bare]), 100 * (med([x["cpu"] for x in bare]) / base - 1),
+                med([x["reads"] for x in q]), med([x["ranges"] for x in q]),
+                med([x["bytes"] for x in q])))
+        print("| %s | bare loop | %.0f | | | %+.1f | | %.1f | | | | |" % (
+            v, med([x["rate"] for x in bare]), growth(R, "bare"),
             bare_per))
         if R["austin"]:
             A = R["austin"]
-            print("| %s | austin 1.0 | %.0f | | | %+.1f | %.1f | %.1f | %+.1f | | |" % (
-                v, med([x["rate"] for x in A]), 100 * (med([x["cpu"] for x in A]) / base - 1),
+            print("| %s | austin 1.0 | %.0f | | | %+.1f | %.1f | %.1f | %+.1f | | | |" % (
+                v, med([x["rate"] for x in A]), growth(R, "austin"),
                 med([x["cpu_per"] for x in A]), bare_per, med([x["cpu_per"] for x in A]) - bare_per))
     print("\nprofkit's CPU per sample, user + system (µs), medians:")
     for v in pys:
@@ -264,12 +301,13 @@ def main():
                 print("  %s %s: user %.1f + system %.1f" % (
                     v, label, med([x["pk_user"] / x["ticks"] * 1e6 for x in q]),
                     med([x["pk_sys"] / x["ticks"] * 1e6 for x in q])))
-    print("\nper round (target CPU s: base / profkit / bare; profkit samples/s; profkit µs/sample):")
+    print("\nper round (target CPU s: base / profkit / bare / base again; profkit samples/s; "
+          "profkit µs/sample):")
     for v in pys:
         R = res[v]
-        print("  %s: %s" % (v, "; ".join("%.3f/%.3f/%.3f %.0f %.1f" % (
-            b["cpu"], p["cpu"], t["cpu"], p["rate"], p["pk_cpu"] / p["ticks"] * 1e6)
-            for b, p, t in zip(R["base"], R["pk"], R["bare"]))))
+        print("  %s: %s" % (v, "; ".join("%.3f/%.3f/%.3f/%.3f %.0f %.1f" % (
+            b["cpu"], p["cpu"], t["cpu"], b2["cpu"], p["rate"], p["pk_cpu"] / p["ticks"] * 1e6)
+            for b, p, t, b2 in zip(R["base"], R["pk"], R["bare"], R["base2"]))))
     if args.strace:
         v = list(pys)[-1] if "3.12" not in pys else "3.12"
         pk = run_profkit(args, pys[v], script, sizes[v], tmp, strace=True)
