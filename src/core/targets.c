@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,9 +16,10 @@
 #include "util/macro.h"
 
 #define NAME_RECHECK_NS (1000 * NSEC_PER_MSEC)
-/* By name, the processes that did not match keep /proc/PID/comm open, up to this many: the
- * re-check of every name is then one pread per process instead of an open, a read of
- * `stat` and a close (~1 µs against ~15 µs). */
+/* By name, the processes that did not match keep /proc/PID/comm open, up to this many and
+ * a quarter of the descriptor limit (the targets need theirs): the re-check of every name
+ * is then one pread per process instead of an open, a read of `stat` and a close (~1 µs
+ * against ~15 µs). */
 #define IGNORED_FDS_MAX 4096
 /* By name, a process younger than this that does not match is looked at again at every
  * tick: between fork and exec it still has its parent's name. */
@@ -31,6 +33,10 @@ int targets_init(struct target_set *ts, enum target_rule rule, const struct pk_l
 	ts->log = *log;
 	ts->clk_tck = sysconf(_SC_CLK_TCK);
 	ts->boot_epoch = clock_boot_epoch();
+	struct rlimit rl;
+	ts->ignored_fds_max = IGNORED_FDS_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 4 < IGNORED_FDS_MAX)
+		ts->ignored_fds_max = (size_t)(rl.rlim_cur / 4);
 	ts->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ts->loadavgfd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
 	if (ts->procfd < 0 || ts->loadavgfd < 0) {
@@ -96,7 +102,7 @@ static void ignored_put(struct target_set *ts, pid_t pid, const char *comm)
 	if (!ig)
 		return; /* considered again at the next scan */
 	*ig = (struct ignored_proc){ .gen = ts->gen, .comm_fd = -1 };
-	if (comm && ts->ignored_fds < IGNORED_FDS_MAX) {
+	if (comm && ts->ignored_fds < ts->ignored_fds_max) {
 		char path[32];
 		snprintf(path, sizeof(path), "%d/comm", (int)pid);
 		ig->comm_fd = openat(ts->procfd, path, O_RDONLY | O_CLOEXEC);

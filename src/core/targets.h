@@ -83,6 +83,7 @@ struct target_set {
 	struct pidmap live;    /* pid -> struct target*, alive */
 	struct pidmap ignored; /* pid -> struct ignored_proc *: seen and not a target */
 	size_t ignored_fds;    /* of those, how many hold their /proc/PID/comm open */
+	size_t ignored_fds_max;
 	struct target **all;   /* every target ever, for the summary */
 	size_t nall, capall;
 	/* The live targets, in the order they were found: what a tick reads, so that the
