@@ -197,6 +197,21 @@ def count_processes():
     return sum(1 for e in os.listdir("/proc") if e.isdigit())
 
 
+def live_processes_named(name):
+    """PIDs of processes called name that are not zombies: a stray one (from a run that was
+    interrupted) would be followed by the by-name samplers too, and skew b, i and B."""
+    out = []
+    for e in os.listdir("/proc"):
+        try:
+            stat = open(f"/proc/{e}/stat").read() if e.isdigit() else ""
+        except OSError:
+            continue
+        comm, _, rest = stat.partition("(")[2].rpartition(")")
+        if comm == name and rest.split()[:1] != ["Z"]:
+            out.append(int(e))
+    return out
+
+
 # ---- tables ----------------------------------------------------------------------------------
 
 class Report:
@@ -478,6 +493,10 @@ def main():
         if val is not None:
             cfg[key] = val
 
+    stray = live_processes_named(IDLE_NAME)
+    if stray:
+        sys.exit(f"run_bench: {IDLE_NAME} already runs (PID {', '.join(map(str, stray))}): "
+                 "stop it first, the by-name benchmarks would follow it too")
     print(f"profkit benchmarks ({'quick' if args.quick else 'full'}): {os.uname().release}, "
           f"{os.cpu_count()} CPUs, build {build}")
     rep = Report()

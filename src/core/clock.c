@@ -1,5 +1,6 @@
 #include "core/clock.h"
 
+#include <sys/prctl.h>
 #include <time.h>
 
 static uint64_t ns_of(clockid_t id)
@@ -32,4 +33,19 @@ double clock_boot_epoch(void)
 		}
 	}
 	return best;
+}
+
+static int inherited_slack = -1; /* ns; -1: never changed */
+
+void clock_tight_timer_slack(void)
+{
+	if (inherited_slack < 0)
+		inherited_slack = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+}
+
+void clock_restore_timer_slack(void)
+{
+	if (inherited_slack > 0)
+		prctl(PR_SET_TIMERSLACK, (unsigned long)inherited_slack, 0UL, 0UL, 0UL);
 }

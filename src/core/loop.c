@@ -4,7 +4,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 #include "core/clock.h"
@@ -39,9 +38,7 @@ int loop_new(struct loop **ret)
 		free(l);
 		return r;
 	}
-	/* The default slack (50 µs) would let the kernel wake a 100 µs tick half a period
-	 * late; epoll's timeouts use the task's slack. */
-	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	clock_tight_timer_slack(); /* epoll's timeouts use the thread's timer slack */
 	*ret = l;
 	return 0;
 }

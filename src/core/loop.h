@@ -23,8 +23,8 @@ void loop_quit(struct loop *loop);
 /* The loop's one timer, on CLOCK_MONOTONIC: fn runs once when at_ns has passed (late if the
  * loop was busy), and the timer is off again until it is set anew; at_ns 0 turns it off.
  * The wait for the fds times out at the deadline (epoll_pwait2), so a tick costs one system
- * call and no timerfd read. Timer slack is set to 1 ns for the process: a wake-up is due at
- * its deadline, not up to 50 µs after it. */
+ * call and no timerfd read. loop_new() sets the timer slack to 1 ns (clock.h): a wake-up is
+ * due at its deadline, not up to 50 µs after it. */
 void loop_set_timer(struct loop *loop, uint64_t at_ns, loop_timer_fn fn, void *data);
 
 #endif

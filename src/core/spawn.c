@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "core/clock.h"
 #include "util/macro.h"
 
 static void close_pair(int p[2])
@@ -27,6 +28,7 @@ static _Noreturn void child(char *const argv[], int out, int err, int go, int go
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	clock_restore_timer_slack();
 	char x;
 	if ((out >= 0 && dup2(out, STDOUT_FILENO) < 0) ||
 	    (err >= 0 && dup2(err, STDERR_FILENO) < 0) || read(go, &x, 1) != 1)

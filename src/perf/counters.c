@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/clock.h"
 #include "perf/counters-int.h"
 
 #define READ_FORMAT (PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED | \
@@ -475,8 +476,11 @@ PK_EXPORT int pk_counters_open_cpu(struct pk_counters *c, int cpu, unsigned flag
 	return r;
 }
 
-static void reset_child_signals(void)
+/* What the launched command must not inherit from profkit: its blocked and ignored signals,
+ * and the tight timer slack of its event loop. */
+static void reset_child_state(void)
 {
+	clock_restore_timer_slack();
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -515,7 +519,7 @@ PK_EXPORT int pk_counters_launch(struct pk_counters *c, char *const argv[], unsi
 		char x;
 		close(go[1]);
 		close(status[0]);
-		reset_child_signals();
+		reset_child_state();
 		if (read(go[0], &x, 1) != 1)
 			_exit(127);
 		execvp(argv[0], argv);

@@ -519,3 +519,15 @@ def test_pss_columns(outdir):
         # Private memory: proportional and unique sizes are the resident size, or near.
         assert abs(int(r["mem_uss"]) - 64 * MIB) < 0.1 * 64 * MIB, r
         assert int(r["mem_uss"]) <= int(r["mem_pss"]) <= int(r["mem_real"])
+
+
+@pytest.mark.parametrize("cmd", [["run", "-q", "-o", None], ["stat"], ["stat", "-I", "100"]])
+def test_command_keeps_its_timer_slack(cmd, tmp_path):
+    """profkit's loop wakes at its deadlines (timer slack 1 ns), but the command it launches
+    runs with the slack it would have had without profkit: timer slack survives fork and
+    exec, and changes how a program's own sleeps are timed."""
+    ours = open("/proc/self/timerslack_ns").read().strip()
+    args = [str(tmp_path / "out") if a is None else a for a in cmd]
+    r = profkit(*args, "--", "cat", "/proc/self/timerslack_ns")
+    assert r.returncode == 0, r.stderr_text
+    assert r.stdout.decode().splitlines()[0] == ours
