@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "proc/procfs.h"
 #include "util/macro.h"
 
 enum child_state { CHILD_WAITING, CHILD_WATCHED };
@@ -26,7 +27,7 @@ struct child {
 struct py_children {
 	char proc[PATH_MAX / 2];
 	int loadavg_fd;
-	char last_pid[16];   /* /proc/loadavg's last field at the previous scan */
+	pid_t last_pid;      /* /proc/loadavg's last PID at the previous scan */
 	uint64_t next_ns;    /* no scan before */
 	uint64_t full_ns;    /* the periodic scan after */
 	bool poked;
@@ -66,24 +67,17 @@ void py_children_poke(struct py_children *c) { c->poked = true; }
 
 size_t py_children_tracked(const struct py_children *c) { return c->n; }
 
-/* "0.52 0.58 0.59 2/301 12345": the last PID created, as text (only compared). */
+/* Has any process been created since the last scan? (An unreadable answer is a yes.) */
 static bool last_pid_moved(struct py_children *c)
 {
 	char buf[128];
-	if (c->loadavg_fd < 0)
+	pid_t last;
+	ssize_t n = c->loadavg_fd < 0 ? -1 : pread(c->loadavg_fd, buf, sizeof(buf), 0);
+	if (n <= 0 || procfs_parse_last_pid(buf, (size_t)n, &last) < 0)
 		return true;
-	ssize_t n = pread(c->loadavg_fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	const char *last = strrchr(buf, ' ');
-	last = last ? last + 1 : buf;
-	size_t len = strnlen(last, sizeof(c->last_pid) - 1);
-	if (!strncmp(last, c->last_pid, len) && !c->last_pid[len])
+	if (last == c->last_pid)
 		return false;
-	memcpy(c->last_pid, last, len);
-	c->last_pid[len] = '\0';
+	c->last_pid = last;
 	return true;
 }
 
@@ -100,6 +94,7 @@ bool py_children_due(struct py_children *c, uint64_t now_ns)
 	return last_pid_moved(c) || waiting || now_ns >= c->full_ns;
 }
 
+/* /proc/PID/stat's start time; 0 when it cannot be read. */
 static uint64_t start_time(const struct py_children *c, pid_t pid)
 {
 	char path[PATH_MAX], buf[1024];
@@ -107,20 +102,12 @@ static uint64_t start_time(const struct py_children *c, pid_t pid)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	ssize_t n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n <= 0)
+	struct proc_stat st;
+	if (n <= 0 || procfs_parse_stat(buf, (size_t)n, &st) < 0)
 		return 0;
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* After "comm)": fields 3 (state) to 22 (starttime). */
-	unsigned long long st = 0;
-	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-			  "%*d %*d %llu", &st) != 1)
-		return 0;
-	return st;
+	return st.starttime;
 }
 
 static int list_add(struct py_children *c, size_t *n, pid_t pid)

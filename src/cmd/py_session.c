@@ -25,6 +25,7 @@
 #include "core/spawn.h"
 #include "output/csv.h"
 #include "output/py_report.h"
+#include "proc/procfs.h"
 #include "python/python.h"
 #include "util/pidmap.h"
 #include "util/strbuf.h"
@@ -99,7 +100,7 @@ static int open_thread_clock(pid_t pid, pid_t tid, bool *ret_fallback)
 /* The thread's own CPU time: schedstat's first field (ns), else utime+stime from stat. */
 static uint64_t thread_cpu_ns(struct py_session *s, struct tinfo *ti)
 {
-	char buf[512];
+	char buf[1024];
 	if (ti->fd < 0)
 		return PYPROF_NO_CPU;
 	ssize_t n = pread(ti->fd, buf, sizeof(buf) - 1, 0);
@@ -111,14 +112,10 @@ static uint64_t thread_cpu_ns(struct py_session *s, struct tinfo *ti)
 		uint64_t v = strtoull(buf, &end, 10);
 		return end == buf ? PYPROF_NO_CPU : v;
 	}
-	const char *p = strrchr(buf, ')');
-	unsigned long long ut, st;
-	/* After "comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
-	 * cmajflt utime stime */
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-			 &st) != 2)
+	struct proc_stat st;
+	if (procfs_parse_stat(buf, (size_t)n, &st) < 0)
 		return PYPROF_NO_CPU;
-	return (uint64_t)(ut + st) * (NSEC_PER_SEC / (uint64_t)s->clk_tck);
+	return (st.utime + st.stime) * (NSEC_PER_SEC / (uint64_t)s->clk_tck);
 }
 
 /* The kernel's name of a thread (what prctl(PR_SET_NAME) or pthread_setname_np set; the

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from conftest import profkit
-from test_py import ALL, INTERPRETERS, interpreter
+from test_py import ALL, interpreter
 
 IDLE = "import sys, time\ndef idle():\n    time.sleep(30)\nprint(sys.version.split()[0], flush=True)\nidle()\n"
 
@@ -45,9 +45,7 @@ def attach_and_check(cmd, env, tmp_path, want_version):
 
 def test_debian_static_renamed(tmp_path):
     """Debian's /usr/bin/python3.11 (libpython inside the executable, stripped) as myapp."""
-    src = INTERPRETERS.get("3.11-debian")
-    if not src:
-        pytest.skip("CPython 3.11-debian: unavailable (not installed)")
+    src = interpreter("3.11-debian")
     app = tmp_path / "myapp"
     shutil.copy2(src, app)
     version = subprocess.run([src, "-c", "import platform; print(platform.python_version())"],
