@@ -398,10 +398,13 @@ static int open_thread(struct sampler *s, struct opener *op, pid_t tid)
 {
 	size_t first = s->nev;
 	int e = 0;
+	/* The sched_switch event before the sampling event, whose switch records it pairs
+	 * with: a switch-out recorded on a CPU then always has its stack sample. */
 	for (unsigned c = 0; e == 0 && c < s->nrings; c++) {
-		e = open_event(s, op, tid, c, EV_SAMPLING);
-		if (e == 0 && op->o->offcpu_switch)
+		if (op->o->offcpu_switch)
 			e = open_event(s, op, tid, c, EV_SWITCH);
+		if (e == 0)
+			e = open_event(s, op, tid, c, EV_SAMPLING);
 	}
 	if (e == -ESRCH && tid != op->o->pid) {
 		/* Rings mapped on these events stay valid: the mapping holds the buffer. */
@@ -683,12 +686,16 @@ static int poll_setup(struct sampler *s)
 	return 0;
 }
 
-static int ioctl_all(struct sampler *s, unsigned long req)
+/* In the order the events were opened, or the reverse: enabled sched_switch first and
+ * disabled last (see open_thread). */
+static int ioctl_all(struct sampler *s, unsigned long req, bool reverse)
 {
 	int first = 0;
-	for (size_t i = 0; i < s->nev; i++)
-		if (!s->ev[i].hup && ioctl(s->ev[i].fd, req, 0) < 0 && !first && errno != ESRCH)
+	for (size_t k = 0; k < s->nev; k++) {
+		const struct event *ev = &s->ev[reverse ? s->nev - 1 - k : k];
+		if (!ev->hup && ioctl(ev->fd, req, 0) < 0 && !first && errno != ESRCH)
 			first = neg_errno();
+	}
 	return first;
 }
 
@@ -745,7 +752,7 @@ int sampler_open(const struct sampler_opts *opts, struct sampler **ret, char *er
 		s->sample_attr.disabled = s->switch_attr.disabled = 0;
 		e = open_attached(s, &op);
 		if (e == 0)
-			e = ioctl_all(s, PERF_EVENT_IOC_DISABLE);
+			e = ioctl_all(s, PERF_EVENT_IOC_DISABLE, true);
 	}
 	if (e < 0)
 		goto fail;
@@ -777,12 +784,12 @@ int sampler_fd(const struct sampler *s)
 
 int sampler_enable(struct sampler *s)
 {
-	return s ? ioctl_all(s, PERF_EVENT_IOC_ENABLE) : -EINVAL;
+	return s ? ioctl_all(s, PERF_EVENT_IOC_ENABLE, false) : -EINVAL;
 }
 
 int sampler_disable(struct sampler *s)
 {
-	return s ? ioctl_all(s, PERF_EVENT_IOC_DISABLE) : -EINVAL;
+	return s ? ioctl_all(s, PERF_EVENT_IOC_DISABLE, true) : -EINVAL;
 }
 
 const char *sampler_event_name(const struct sampler *s)
