@@ -39,6 +39,7 @@ struct py_prefetch {
 	/* The spans, in address order: one remote iovec each, all in one readv. */
 	struct py_iov iov[PY_PREFETCH_RANGES];
 	size_t nspans;
+	bool merged; /* a span holds two ranges */
 	struct py_prefetch_range sorted[PY_PREFETCH_RANGES]; /* scratch */
 	/* After a merged span failed to read: walks left without merging, and the next pause. */
 	uint32_t merge_pause, merge_backoff;
@@ -47,6 +48,14 @@ struct py_prefetch {
 	uint64_t next_addr[PY_PREFETCH_RANGES];
 	uint32_t next_len[PY_PREFETCH_RANGES];
 	size_t next_n, next_bytes;
+	/* What the previous walk read (last_*), and the latest walk that read something else
+	 * (other_*): both are prefetched (see pf_take_ranges). other_idle counts the walks
+	 * that used none of other's own ranges; n_last: where they start in addr. */
+	uint64_t last_addr[PY_PREFETCH_RANGES], other_addr[PY_PREFETCH_RANGES];
+	uint32_t last_len[PY_PREFETCH_RANGES], other_len[PY_PREFETCH_RANGES];
+	size_t last_n, other_n, n_last;
+	uint32_t other_idle;
+	bool other_used;
 	/* Scratch: one readv's ranges that were not served. */
 	struct py_iov miss[PY_MAX_DEPTH];
 	size_t miss_idx[PY_MAX_DEPTH];
@@ -76,7 +85,13 @@ struct py_proc {
 	bool tid_calibrated;
 	unsigned calibrations;
 	size_t tstate_read, frame_read, code_read; /* bytes to read of each */
+	/* Of a code object already known: the bytes from its first line to its names. */
+	size_t code_lo, code_hi;
 	uint32_t budget; /* frames left to visit in this walk */
+	bool walk_dropped; /* a thread of this walk was dropped */
+	/* interpreters.head while it is the main interpreter (0: read it each walk), and when
+	 * it was read (CLOCK_MONOTONIC_COARSE, ns). Live processes only. */
+	uint64_t head_cache, head_read_ns;
 
 	/* Code objects: address -> entry (open addressing), and every entry ever made. */
 	struct py_code_entry **slots;

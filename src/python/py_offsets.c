@@ -19,6 +19,7 @@
 /* 3.8, 3.9 and 3.10 share every offset profkit reads. */
 #define LAYOUT_3_8_TO_3_10                                                             \
 	.frames = PY_FRAMES_OBJECTS, .runtime_interpreters_head = 32, .interp_next = 0, \
+	.runtime_interpreters_main = 40,                                               \
 	.interp_threads_head = 8, .tstate_next = 8, .tstate_interp = 16,               \
 	.tstate_frame = 24, .tstate_thread_id = 176, .tstate_native_thread_id = N,     \
 	.cframe_current_frame = N, .frame_previous = 24, .frame_code = 32,             \
@@ -32,7 +33,8 @@ static const struct py_offsets tables[] = {
 	{ .major = 3, .minor = 10, LAYOUT_3_8_TO_3_10 },
 	{
 		.major = 3, .minor = 11, .frames = PY_FRAMES_CFRAME,
-		.runtime_interpreters_head = 40, .interp_next = 0, .interp_threads_head = 16,
+		.runtime_interpreters_head = 40, .runtime_interpreters_main = 48,
+		.interp_next = 0, .interp_threads_head = 16,
 		.tstate_next = 8, .tstate_interp = 16, .tstate_frame = 56,
 		.tstate_thread_id = 152, .tstate_native_thread_id = 160,
 		.cframe_current_frame = 8, .frame_previous = 48, .frame_code = 32,
@@ -42,7 +44,8 @@ static const struct py_offsets tables[] = {
 	},
 	{
 		.major = 3, .minor = 12, .frames = PY_FRAMES_CFRAME,
-		.runtime_interpreters_head = 40, .interp_next = 0, .interp_threads_head = 72,
+		.runtime_interpreters_head = 40, .runtime_interpreters_main = 48,
+		.interp_next = 0, .interp_threads_head = 72,
 		.tstate_next = 8, .tstate_interp = 16, .tstate_frame = 56,
 		.tstate_thread_id = 136, .tstate_native_thread_id = 144,
 		.cframe_current_frame = 0, .frame_previous = 8, .frame_code = 0,
@@ -52,7 +55,8 @@ static const struct py_offsets tables[] = {
 	},
 	{
 		.major = 3, .minor = 13, .frames = PY_FRAMES_INTERPRETER,
-		.runtime_interpreters_head = 632, .interp_next = 7264,
+		.runtime_interpreters_head = 632, .runtime_interpreters_main = 640,
+		.interp_next = 7264,
 		.interp_threads_head = 7344, .tstate_next = 8, .tstate_interp = 16,
 		.tstate_frame = 72, .tstate_thread_id = 152, .tstate_native_thread_id = 160,
 		.cframe_current_frame = N, .frame_previous = 8, .frame_code = 0,
@@ -202,6 +206,10 @@ int py_offsets_from_debug(const void *buf_, size_t len, struct py_offsets *ret,
 	/* PyCompactUnicodeObject is PyASCIIObject plus utf8_length and utf8 (3.12+). */
 	v.unicode_compact_size = v.unicode_ascii_size + 16;
 	v.frames = PY_FRAMES_INTERPRETER;
+	/* The debug offsets do not name the main interpreter: ours holds while the head sits
+	 * where our table has it (interpreters.main follows interpreters.head). */
+	if (*ret_newer || v.runtime_interpreters_head != base->runtime_interpreters_head)
+		v.runtime_interpreters_main = PY_OFF_NONE;
 	*ret = v;
 	*ret_version = (uint32_t)version;
 	return 0;
@@ -210,6 +218,7 @@ int py_offsets_from_debug(const void *buf_, size_t len, struct py_offsets *ret,
 #define KEY(k, f) { k, offsetof(struct py_offsets, f) }
 static const struct py_offset_key keys[] = {
 	KEY("runtime.interpreters_head", runtime_interpreters_head),
+	KEY("runtime.interpreters_main", runtime_interpreters_main),
 	KEY("interp.next", interp_next),
 	KEY("interp.threads_head", interp_threads_head),
 	KEY("tstate.next", tstate_next),

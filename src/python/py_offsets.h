@@ -21,6 +21,7 @@ struct py_offsets {
 	uint8_t major, minor;
 	enum py_frame_kind frames;
 	uint32_t runtime_interpreters_head; /* _PyRuntimeState.interpreters.head */
+	uint32_t runtime_interpreters_main; /* .main: the main interpreter */
 	uint32_t interp_next, interp_threads_head;
 	uint32_t tstate_next, tstate_interp, tstate_frame, tstate_thread_id, tstate_native_thread_id;
 	uint32_t cframe_current_frame; /* 3.11, 3.12 */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "util/macro.h"
 
 /* ---- layout setup ---------------------------------------------------------------------- */
@@ -78,6 +79,12 @@ int py_proc_init(struct py_proc *p, uint32_t version_hex, unsigned major, unsign
 	p->tstate_read = max_end(ts, ARRAY_SIZE(ts));
 	p->frame_read = max_end(fr, ARRAY_SIZE(fr));
 	p->code_read = max_end(co, ARRAY_SIZE(co));
+	uint32_t names[] = { v->code_name, v->code_qualname, v->code_filename, v->code_firstlineno };
+	p->code_lo = p->code_read;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i] != PY_OFF_NONE && names[i] < p->code_lo)
+			p->code_lo = names[i];
+	p->code_hi = max_end(names, ARRAY_SIZE(names));
 	if (p->tstate_read > PY_OBJECT_READ_MAX || p->frame_read > PY_OBJECT_READ_MAX ||
 	    p->code_read > PY_OBJECT_READ_MAX || v->unicode_compact_size > PY_OBJECT_READ_MAX)
 		return -EPROTO;
@@ -117,16 +124,19 @@ static void pf_note(struct py_prefetch *pf, uint64_t addr, size_t len)
 	pf->next_bytes += len;
 }
 
-/* Copies (addr, len) from the prefetch when it arrived there. Walks read in the same order
- * as the walk before, so the search starts where the last hit was. */
+/* Copies (addr, len) from the prefetch when it arrived inside a range there (a code object
+ * read whole the walk before, and now only in part: resolve_frames). Walks read in the
+ * same order as the walk before, so the search starts where the last hit was. */
 static bool pf_serve(struct py_prefetch *pf, uint64_t addr, void *buf, size_t len)
 {
 	for (size_t k = 0; k < pf->n; k++) {
 		size_t i = pf->cursor + k < pf->n ? pf->cursor + k : pf->cursor + k - pf->n;
-		if (pf->addr[i] == addr && pf->len[i] == len && pf->span[i] < pf->ok) {
-			memcpy(buf, pf->buf + pf->off[i], len);
+		if (addr >= pf->addr[i] && len <= pf->len[i] && addr - pf->addr[i] <= pf->len[i] - len &&
+		    pf->span[i] < pf->ok) {
+			memcpy(buf, pf->buf + pf->off[i] + (addr - pf->addr[i]), len);
 			pf->cursor = i + 1 < pf->n ? i + 1 : 0;
 			pf->served++;
+			pf->other_used |= i >= pf->n_last;
 			return true;
 		}
 	}
@@ -134,10 +144,19 @@ static bool pf_serve(struct py_prefetch *pf, uint64_t addr, void *buf, size_t le
 	return false;
 }
 
+/* By address, then length, then index: the same range twice sorts next to itself, the
+ * copy the last walk read first. */
+static bool pf_range_before(const struct py_prefetch_range *x, const struct py_prefetch_range *y)
+{
+	if (x->addr != y->addr)
+		return x->addr < y->addr;
+	return x->len != y->len ? x->len < y->len : x->idx < y->idx;
+}
+
 static int pf_range_cmp(const void *a, const void *b)
 {
 	const struct py_prefetch_range *x = a, *y = b;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	return pf_range_before(x, y) ? -1 : pf_range_before(y, x);
 }
 
 /* pf->sorted: the ranges by address; insertion sort for a shallow stack's dozen. */
@@ -153,7 +172,7 @@ static void pf_sort(struct py_prefetch *pf)
 	for (size_t i = 1; i < pf->n; i++) {
 		struct py_prefetch_range x = s[i];
 		size_t j = i;
-		for (; j > 0 && s[j - 1].addr > x.addr; j--)
+		for (; j > 0 && pf_range_before(&x, &s[j - 1]); j--)
 			s[j] = s[j - 1];
 		s[j] = x;
 	}
@@ -171,18 +190,23 @@ static bool pf_joins(uint64_t end, const struct py_prefetch_range *r, size_t use
 
 /* Groups the sorted ranges into spans (pf->iov, laid out in pf->buf) and places each
  * range's bytes in its span. A range that fits nowhere ends the plan: those left are read
- * by the walk. Returns the number of ranges placed. */
-static size_t pf_plan(struct py_prefetch *pf, bool merge)
+ * by the walk. */
+static void pf_plan(struct py_prefetch *pf, bool merge)
 {
-	size_t used = 0, k = 0;
+	size_t used = 0;
 	uint64_t end = 0;
 	struct py_iov *s = NULL;
 	pf->nspans = 0;
+	pf->merged = false;
 	for (size_t i = 0; i < pf->n; i++)
 		pf->span[i] = PF_NO_SPAN;
-	for (; k < pf->n; k++) {
+	for (size_t k = 0; k < pf->n; k++) {
 		const struct py_prefetch_range *r = &pf->sorted[k];
+		const struct py_prefetch_range *last = k ? &pf->sorted[k - 1] : NULL;
+		if (last && last->addr == r->addr && last->len == r->len)
+			continue; /* read once, served from the first copy */
 		if (s && merge && pf_joins(end, r, used)) {
+			pf->merged = true;
 			uint64_t grow = r->addr + r->len > end ? r->addr + r->len - end : 0;
 			s->len += grow;
 			used += grow;
@@ -198,54 +222,92 @@ static size_t pf_plan(struct py_prefetch *pf, bool merge)
 		pf->span[r->idx] = (uint32_t)(pf->nspans - 1);
 		pf->off[r->idx] = (uint32_t)((uint8_t *)s->buf - pf->buf + (r->addr - s->addr));
 	}
-	return k;
 }
 
+/* Does the span hold two different ranges (a range taken twice is one)? */
 static bool pf_span_merged(const struct py_prefetch *pf, size_t span)
 {
-	size_t k = 0;
-	for (size_t i = 0; i < pf->n && k < 2; i++)
-		k += pf->span[i] == span;
-	return k > 1;
+	size_t first = SIZE_MAX;
+	for (size_t i = 0; i < pf->n; i++) {
+		if (pf->span[i] != span)
+			continue;
+		if (first == SIZE_MAX)
+			first = i;
+		else if (pf->addr[i] != pf->addr[first] || pf->len[i] != pf->len[first])
+			return true;
+	}
+	return false;
 }
 
 /* After the read: a merged span that did not arrive pauses merging (PF_PAUSE_MIN);
  * merged spans that all arrived end the backoff (0: PF_PAUSE_MIN next time). */
-static void pf_pace_merging(struct py_prefetch *pf, size_t placed)
+static void pf_pace_merging(struct py_prefetch *pf)
 {
 	if (pf->ok < pf->nspans && pf_span_merged(pf, pf->ok)) {
 		uint32_t pause = pf->merge_backoff ? pf->merge_backoff : PF_PAUSE_MIN;
 		pf->merge_pause = pause;
 		pf->merge_backoff = pause < PF_PAUSE_MAX / 2 ? 2 * pause : PF_PAUSE_MAX;
-	} else if (pf->ok == pf->nspans && placed > pf->nspans) {
+	} else if (pf->ok == pf->nspans && pf->merged) {
 		pf->merge_backoff = 0;
 	}
 }
 
-/* At the start of a walk: one readv of every range the previous walk read, merged into
- * spans. */
+/* Walks in a row that may use none of the other shape's ranges before they are dropped. */
+#define PF_OTHER_IDLE_MAX 64u
+
+/* The ranges to prefetch: those the previous walk read, then those of the latest walk
+ * that read something else. A stack whose leaf call comes and goes (work() -> step() ->
+ * work() ...) has two shapes; with the last walk's ranges alone, each walk that found the
+ * leaf back needed a second readv for its frame and code object. Once the other shape has
+ * not been seen for PF_OTHER_IDLE_MAX walks, its ranges are no longer read. */
+static void pf_take_ranges(struct py_prefetch *pf)
+{
+	bool same = pf->last_n == pf->next_n &&
+		    !memcmp(pf->last_addr, pf->next_addr, pf->next_n * sizeof(*pf->addr)) &&
+		    !memcmp(pf->last_len, pf->next_len, pf->next_n * sizeof(*pf->len));
+	if (!same) {
+		pf->other_n = pf->last_n;
+		memcpy(pf->other_addr, pf->last_addr, pf->other_n * sizeof(*pf->addr));
+		memcpy(pf->other_len, pf->last_len, pf->other_n * sizeof(*pf->len));
+		pf->last_n = pf->next_n;
+		memcpy(pf->last_addr, pf->next_addr, pf->last_n * sizeof(*pf->addr));
+		memcpy(pf->last_len, pf->next_len, pf->last_n * sizeof(*pf->len));
+		pf->other_idle = 0;
+	} else if (pf->other_n && !pf->other_used && ++pf->other_idle >= PF_OTHER_IDLE_MAX) {
+		pf->other_n = 0;
+	}
+	pf->other_used = false;
+	pf->n = pf->n_last = pf->last_n;
+	memcpy(pf->addr, pf->last_addr, pf->n * sizeof(*pf->addr));
+	memcpy(pf->len, pf->last_len, pf->n * sizeof(*pf->len));
+	for (size_t i = 0; i < pf->other_n && pf->n < PY_PREFETCH_RANGES; i++) {
+		pf->addr[pf->n] = pf->other_addr[i];
+		pf->len[pf->n++] = pf->other_len[i];
+	}
+}
+
+/* At the start of a walk: one readv of every range the previous two walks read, merged
+ * into spans. */
 static int pf_begin(struct py_proc *p)
 {
 	struct py_prefetch *pf = p->pf;
 	if (!pf)
 		return 0;
-	pf->n = pf->next_n;
+	pf_take_ranges(pf);
 	pf->ok = pf->cursor = 0;
 	pf->next_n = pf->next_bytes = 0;
-	memcpy(pf->addr, pf->next_addr, pf->n * sizeof(*pf->addr));
-	memcpy(pf->len, pf->next_len, pf->n * sizeof(*pf->len));
 	bool merge = pf->merge_pause == 0;
 	if (!merge)
 		pf->merge_pause--;
 	pf_sort(pf);
-	size_t placed = pf_plan(pf, merge);
+	pf_plan(pf, merge);
 	int r = pf->nspans ? py_mem_readv(p->mem, pf->iov, pf->nspans) : 0;
 	if (r < 0) {
 		pf->n = 0;
 		return r == -ESRCH || errno_is_privilege(r) ? r : 0;
 	}
 	pf->ok = (size_t)r;
-	pf_pace_merging(pf, placed);
+	pf_pace_merging(pf);
 	if (!pf->ok)
 		pf->n = 0; /* nothing to serve: the walk's reads need not search */
 	return 0;
@@ -254,8 +316,10 @@ static int pf_begin(struct py_proc *p)
 /* The walk's reads: served from the prefetch when they can be, the rest in one readv.
  * Returns how many leading ranges were read in full, or the process-level error, as
  * py_mem_readv. Only those are noted for the next prefetch: a range that failed would make
- * its span fail (and every span after it). */
-static int walk_readv(struct py_proc *p, const struct py_iov *iov, size_t n)
+ * its span fail (and every span after it); nor those marked once (may be NULL): read this
+ * time only. */
+static int walk_readv_once(struct py_proc *p, const struct py_iov *iov, size_t n,
+			   const bool *once)
 {
 	struct py_prefetch *pf = p->pf;
 	if (!pf || n > PY_MAX_DEPTH)
@@ -272,8 +336,14 @@ static int walk_readv(struct py_proc *p, const struct py_iov *iov, size_t n)
 		return r;
 	size_t got = (size_t)r < nmiss ? pf->miss_idx[r] : n;
 	for (size_t i = 0; i < got; i++)
-		pf_note(pf, iov[i].addr, iov[i].len);
+		if (!once || !once[i])
+			pf_note(pf, iov[i].addr, iov[i].len);
 	return (int)got;
+}
+
+static int walk_readv(struct py_proc *p, const struct py_iov *iov, size_t n)
+{
+	return walk_readv_once(p, iov, n, NULL);
 }
 
 static int walk_read(struct py_proc *p, uint64_t addr, void *buf, size_t len)
@@ -426,14 +496,21 @@ static struct py_code_entry **code_slot(struct py_proc *p, uint64_t addr)
 
 #define MAX_CODES (1u << 22)
 
-/* The code object at addr, whose first code_read bytes are in buf. NULL when it is not a
- * code object with readable names (the thread's sample is dropped). */
+static bool code_known(struct py_proc *p, uint64_t addr)
+{
+	return p->nslots && *code_slot(p, addr);
+}
+
+/* The code object at addr, whose first code_read bytes are in buf; with partial, only
+ * the bytes code_lo..code_hi are (a code object decoded before: see resolve_frames).
+ * NULL when it is not a code object with readable names (the thread's sample is dropped),
+ * or -ESTALE in *ret_err when a partial read does not match what is known (read it all). */
 static const struct py_code *resolve_code(struct py_proc *p, uint64_t addr, const uint8_t *buf,
-					  int *ret_err)
+					  bool partial, int *ret_err)
 {
 	const struct py_offsets *v = &p->v;
 	size_t len = p->code_read;
-	uint64_t type = py_field(v, buf, len, v->object_type, 8);
+	uint64_t type = partial ? 0 : py_field(v, buf, len, v->object_type, 8);
 	uint64_t name_p = py_field(v, buf, len, v->code_name, 8);
 	uint64_t qual_p = py_field(v, buf, len, v->code_qualname, 8);
 	uint64_t file_p = py_field(v, buf, len, v->code_filename, 8);
@@ -444,9 +521,13 @@ static const struct py_code *resolve_code(struct py_proc *p, uint64_t addr, cons
 		return NULL;
 	}
 	struct py_code_entry **slot = code_slot(p, addr), *e = *slot;
-	if (e && e->type == type && e->name_p == name_p && e->qualname_p == qual_p &&
-	    e->filename_p == file_p && e->firstlineno == line)
+	if (e && (partial || e->type == type) && e->name_p == name_p &&
+	    e->qualname_p == qual_p && e->filename_p == file_p && e->firstlineno == line)
 		return &e->code;
+	if (partial) {
+		*ret_err = -ESTALE;
+		return NULL;
+	}
 	if (!is_type(p, type, &p->code_type, &p->bad_code_type, "code"))
 		return NULL;
 	if (p->ncodes >= MAX_CODES) {
@@ -534,19 +615,43 @@ static int collect_frames(struct py_proc *p, uint64_t frame, size_t *ret_n, bool
 	return 0;
 }
 
+/* The code objects of the frames. One decoded before is read again to see that it is still
+ * the same object, but only from its first line to its names: the first bytes hold its
+ * reference count, which the target writes at every call of the function, and a read
+ * there costs both processes a cache line moved between CPUs. Its type was checked when
+ * it was decoded; the four pointers and the line number must all match again. A new one
+ * is read whole, and only once: the next walk's prefetch takes the part it will read. */
 static int resolve_frames(struct py_proc *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		p->iov[i] = (struct py_iov){ p->frame_code[i], p->code_buf + i * p->code_read,
-					     p->code_read };
-	int got = n ? walk_readv(p, p->iov, n) : 0;
+	bool partial[PY_MAX_DEPTH], whole[PY_MAX_DEPTH];
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *buf = p->code_buf + i * p->code_read;
+		partial[i] = code_known(p, p->frame_code[i]);
+		whole[i] = !partial[i];
+		size_t off = partial[i] ? p->code_lo : 0;
+		size_t len = partial[i] ? p->code_hi - p->code_lo : p->code_read;
+		p->iov[i] = (struct py_iov){ p->frame_code[i] + off, buf + off, len };
+	}
+	int got = n ? walk_readv_once(p, p->iov, n, whole) : 0;
 	if (got < 0)
 		return got;
 	if ((size_t)got < n)
 		return -EAGAIN;
 	for (size_t i = 0; i < n; i++) {
 		int err;
-		p->frames[i] = resolve_code(p, p->frame_code[i], p->code_buf + i * p->code_read, &err);
+		uint64_t addr = p->frame_code[i];
+		uint8_t *buf = p->code_buf + i * p->code_read;
+		p->frames[i] = resolve_code(p, addr, buf, partial[i], &err);
+		if (!p->frames[i] && err == -ESTALE) {
+			/* Another object at a known address: decode it afresh. */
+			struct py_iov iov = { addr, buf, p->code_read };
+			bool once = true;
+			if ((err = walk_readv_once(p, &iov, 1, &once)) < 0)
+				return err;
+			if (err < 1)
+				return -EAGAIN;
+			p->frames[i] = resolve_code(p, addr, buf, false, &err);
+		}
 		if (!p->frames[i])
 			return err;
 	}
@@ -583,17 +688,63 @@ static pid_t thread_tid(struct py_proc *p, const uint8_t *ts, uint64_t thread_id
 	return tid;
 }
 
+/* How long the first interpreter's address is taken as known while it is the main one. */
+#define PY_HEAD_RECHECK_NS 10000000u
+
+static uint64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The first interpreter (interpreters.head). The main interpreter lives as long as the
+ * runtime, so while the head is the main one its address is kept for PY_HEAD_RECHECK_NS:
+ * one remote range less per walk, and a subinterpreter started meanwhile is found that
+ * much later. A walk that drops a thread, or fails, reads it again next time. */
+static int first_interp(struct py_proc *p, uint64_t *ret)
+{
+	const struct py_offsets *v = &p->v;
+	uint64_t now = p->live ? coarse_now_ns() : 0;
+	if (p->head_cache && now - p->head_read_ns < PY_HEAD_RECHECK_NS) {
+		*ret = p->head_cache;
+		return 0;
+	}
+	/* head and main side by side (every known layout): one range, read past the prefetch
+	 * (the next walks will not read it again). */
+	bool pair = p->live && v->runtime_interpreters_main == v->runtime_interpreters_head + 8;
+	uint64_t hm[2] = { 0, 0 };
+	uint64_t at = p->info.runtime + v->runtime_interpreters_head;
+	int r = pair ? py_mem_read(p->mem, at, hm, 16) : walk_read(p, at, hm, 8);
+	if (r < 0)
+		return r == -EFAULT ? -EAGAIN : r;
+	p->head_cache = pair && hm[0] == hm[1] ? hm[0] : 0;
+	p->head_read_ns = now;
+	*ret = hm[0];
+	return 0;
+}
+
+static int walk_interpreters(struct py_proc *p, py_thread_fn fn, void *userdata);
+
 int py_frame_walk(struct py_proc *p, py_thread_fn fn, void *userdata)
+{
+	p->budget = PY_WALK_BUDGET;
+	p->walk_dropped = false;
+	int r = pf_begin(p);
+	if (r == 0)
+		r = walk_interpreters(p, fn, userdata);
+	if (r < 0 || p->walk_dropped)
+		p->head_cache = 0;
+	return r;
+}
+
+static int walk_interpreters(struct py_proc *p, py_thread_fn fn, void *userdata)
 {
 	const struct py_offsets *v = &p->v;
 	uint64_t interp;
-	p->budget = PY_WALK_BUDGET;
-	int r = pf_begin(p);
+	int r = first_interp(p, &interp);
 	if (r < 0)
 		return r;
-	r = walk_read(p, p->info.runtime + v->runtime_interpreters_head, &interp, 8);
-	if (r < 0)
-		return r == -EFAULT ? -EAGAIN : r;
 	/* Until the threads exist (a process just launched), a bounded number of tries. */
 	if (p->live && !p->tid_calibrated && v->tstate_native_thread_id == PY_OFF_NONE &&
 	    p->calibrations++ < 1000)
@@ -623,8 +774,10 @@ int py_frame_walk(struct py_proc *p, py_thread_fn fn, void *userdata)
 			if (py_field(v, ts, p->tstate_read, v->tstate_interp, 8) != interp)
 				return -EAGAIN;
 			uint64_t thread_id = py_field(v, ts, p->tstate_read, v->tstate_thread_id, 8);
+			uint64_t tnext = py_field(v, ts, p->tstate_read, v->tstate_next, 8);
 			struct py_thread t = { .tstate = tstate, .thread_id = thread_id,
 					       .tid = thread_tid(p, ts, thread_id),
+					       .only = ni == 0 && nt == 0 && !tnext && !next,
 					       .frames = p->frames };
 			uint64_t frame = 0;
 			size_t n = 0;
@@ -635,15 +788,17 @@ int py_frame_walk(struct py_proc *p, py_thread_fn fn, void *userdata)
 				r = resolve_frames(p, n);
 			if (r == -ESRCH || r == -ENOMEM || errno_is_privilege(r))
 				return r;
-			if (r < 0)
+			if (r < 0) {
 				t.status = -EAGAIN;
-			else
+				p->walk_dropped = true;
+			} else {
 				t.nframes = n;
+			}
 			r = fn(userdata, &t);
 			if (r < 0)
 				return r;
 			nthreads++;
-			tstate = py_field(v, ts, p->tstate_read, v->tstate_next, 8);
+			tstate = tnext;
 		}
 		interp = next;
 	}
@@ -726,4 +881,5 @@ void py_proc_snapshot_header(const struct py_proc *p, uint32_t *ret_version_hex,
 void py_proc_set_mem(struct py_proc *p, struct py_mem *mem)
 {
 	p->mem = mem ? mem : p->own_mem;
+	p->head_cache = 0; /* a recording reader must see the walk read the head */
 }

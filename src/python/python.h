@@ -56,6 +56,7 @@ struct py_thread {
 	pid_t tid;          /* its kernel thread id; 0 when unknown */
 	int status;         /* 0; -EAGAIN when its stack changed under our feet (dropped) */
 	bool truncated;     /* deeper than PY_MAX_DEPTH */
+	bool only;          /* the only thread state of the only interpreter */
 	size_t nframes;
 	const struct py_code *const *frames; /* innermost first; valid during the callback */
 };

@@ -42,6 +42,7 @@ int main(void)
 {
 	P("version", PY_VERSION_HEX >> 16);
 	P("runtime.interpreters_head", offsetof(_PyRuntimeState, interpreters.head));
+	P("runtime.interpreters_main", offsetof(_PyRuntimeState, interpreters.main));
 	P("interp.next", offsetof(PyInterpreterState, next));
 #if PY_VERSION_HEX >= 0x030b0000
 	P("interp.threads_head", offsetof(PyInterpreterState, threads.head));

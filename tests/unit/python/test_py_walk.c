@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "python/py_internal.h"
 #include "python/py_mem.h"
 #include "python/python.h"
 
@@ -202,7 +203,12 @@ static void test_merged(void **state)
 
 	struct paged_mem pm = { { &paged_ops, 0, 0, 0 }, &s };
 	p = proc_on(&s, &pm.mem);
+	/* The first walk reads each code object whole, the second (not prefetched yet: one
+	 * more call for each of the two threads) only its names and line, as every walk
+	 * after. */
 	walk_once(fx, p, &pm.mem, cost);
+	walk_once(fx, p, &pm.mem, cost);
+	assert_int_equal(cost[0], 3);
 	for (int pass = 1; pass < 3; pass++) {
 		walk_once(fx, p, &pm.mem, cost);
 		assert_int_equal(cost[0], 1);
@@ -223,6 +229,78 @@ static void test_merged(void **state)
 	struct py_io io;
 	py_proc_io(p, &io);
 	assert_int_equal(io.iovecs, pm.mem.iovecs);
+	py_proc_free(p);
+	py_snapshot_free(&s);
+	free(img);
+}
+
+/* The decoded code object named name (its address in *ret_addr). */
+static const struct py_code_entry *code_named(const struct py_proc *p, const char *name)
+{
+	for (size_t i = 0; i < p->ncodes; i++)
+		if (!strcmp(p->codes[i]->code.name, name))
+			return p->codes[i];
+	fail_msg("no code object named %s", name);
+	return NULL;
+}
+
+/* Writes 8 bytes at addr into the image (a field of a recorded object). */
+static void poke(struct py_snapshot *s, uint64_t addr, uint64_t val)
+{
+	for (size_t i = 0; i < s->nregions; i++) {
+		const struct py_snapshot_region *r = &s->regions[i];
+		if (addr >= r->addr && addr + 8 <= r->addr + r->len) {
+			memcpy((uint8_t *)r->data + (addr - r->addr), &val, 8);
+			return;
+		}
+	}
+	fail_msg("0x%llx is not in the image", (unsigned long long)addr);
+}
+
+/* Every thread's stack, "name;name;..." per thread, threads "|"-separated. */
+static int collect_names(void *ud, const struct py_thread *t)
+{
+	char *out = ud;
+	size_t len = strlen(out);
+	assert_int_equal(t->status, 0);
+	for (size_t i = 0; i < t->nframes; i++)
+		len += (size_t)snprintf(out + len, 512 - len, "%s%s", i ? ";" : "", t->frames[i]->name);
+	snprintf(out + len, 512 - len, "|");
+	return 0;
+}
+
+/* A known code object's address taken by another code object: later walks read only the
+ * names and first line of known code objects (not their hot reference count), and must
+ * still see the change and give the new names. Here sleeper's code object is made to name
+ * naive_func, as a freed and reused address would. */
+static void test_code_replaced(void **state)
+{
+	const struct fixture *fx = *state;
+	size_t len;
+	uint8_t *img = load(fx->file, &len);
+	struct py_snapshot s;
+	assert_int_equal(py_snapshot_parse(&s, img, len), 0);
+	struct py_proc *p = proc_on(&s, &s.mem);
+	uint64_t cost[2];
+	walk_once(fx, p, &s.mem, cost);
+	walk_once(fx, p, &s.mem, cost);
+	const struct py_code_entry *sleeper = code_named(p, "sleeper");
+	const struct py_code_entry *naive = code_named(p, "na\xc3\xafve_func");
+	const struct py_offsets *v = &p->v;
+	poke(&s, sleeper->addr + v->code_name, naive->name_p);
+	poke(&s, sleeper->addr + v->code_filename, naive->filename_p);
+	if (v->code_qualname != PY_OFF_NONE)
+		poke(&s, sleeper->addr + v->code_qualname, naive->qualname_p);
+	for (int walk = 0; walk < 2; walk++) {
+		char stacks[512] = "";
+		assert_int_equal(py_frame_walk(p, collect_names, stacks), 2);
+		assert_non_null(strstr(stacks, "na\xc3\xafve_func;na\xc3\xafve_func;<module>|"));
+		assert_null(strstr(stacks, "sleeper"));
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < p->ncodes; i++)
+		n += !strcmp(p->codes[i]->code.name, "na\xc3\xafve_func");
+	assert_int_equal(n, 2); /* decoded again at sleeper's address */
 	py_proc_free(p);
 	py_snapshot_free(&s);
 	free(img);
@@ -366,18 +444,22 @@ static void test_snapshot_reads(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[3 * 8 + 2];
-	char names[3 * 8][48];
+	struct CMUnitTest tests[4 * 8 + 2];
+	char names[4 * 8][48];
 	size_t k = 0;
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		snprintf(names[3 * i], 48, "walk_%s", fixtures[i].file);
-		snprintf(names[3 * i + 1], 48, "damaged_%s", fixtures[i].file);
-		snprintf(names[3 * i + 2], 48, "merged_%s", fixtures[i].file);
-		tests[k++] = (struct CMUnitTest){ .name = names[3 * i], .test_func = test_snapshot,
+		snprintf(names[4 * i], 48, "walk_%s", fixtures[i].file);
+		snprintf(names[4 * i + 1], 48, "damaged_%s", fixtures[i].file);
+		snprintf(names[4 * i + 2], 48, "merged_%s", fixtures[i].file);
+		snprintf(names[4 * i + 3], 48, "replaced_%s", fixtures[i].file);
+		tests[k++] = (struct CMUnitTest){ .name = names[4 * i], .test_func = test_snapshot,
 						  .initial_state = (void *)&fixtures[i] };
-		tests[k++] = (struct CMUnitTest){ .name = names[3 * i + 1], .test_func = test_damaged,
+		tests[k++] = (struct CMUnitTest){ .name = names[4 * i + 1], .test_func = test_damaged,
 						  .initial_state = (void *)&fixtures[i] };
-		tests[k++] = (struct CMUnitTest){ .name = names[3 * i + 2], .test_func = test_merged,
+		tests[k++] = (struct CMUnitTest){ .name = names[4 * i + 2], .test_func = test_merged,
+						  .initial_state = (void *)&fixtures[i] };
+		tests[k++] = (struct CMUnitTest){ .name = names[4 * i + 3],
+						  .test_func = test_code_replaced,
 						  .initial_state = (void *)&fixtures[i] };
 	}
 	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_snapshot_parse_rejects);
