@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,7 +39,12 @@ struct tinfo {
 	int index;       /* in the profile */
 	uint64_t tstate;
 	pid_t tid;       /* 0: unknown */
+	int comm_fd;     /* /proc/PID/task/TID/comm; -1 when unreadable */
 	char comm[64];   /* the name it had when last looked at */
+	/* The only thread of its process: its clock at the last look (schedstat) and the
+	 * process's CPU clock then (see thread_cpu_ns). */
+	bool anchored;
+	uint64_t anchor_thread_ns, anchor_process_ns;
 };
 
 struct py_target {
@@ -53,6 +59,12 @@ struct py_target {
 	size_t ncode_frame;
 	struct pidmap threads; /* tid -> struct tinfo */
 	uint64_t walks, walk_fail;
+	/* One thread only (the kernel's count, /proc/PID/task's link count, looked at every
+	 * SOLO_RECHECK_NS): its CPU time is read from the process's CPU clock. */
+	bool task_tried, solo, solo_fresh;
+	int task_fd;
+	clockid_t clock;
+	uint64_t solo_at_ns;
 };
 
 struct py_session {
@@ -98,7 +110,7 @@ static int open_thread_clock(pid_t pid, pid_t tid, bool *ret_fallback)
 }
 
 /* The thread's own CPU time: schedstat's first field (ns), else utime+stime from stat. */
-static uint64_t thread_cpu_ns(struct py_session *s, struct tinfo *ti)
+static uint64_t read_thread_cpu_ns(struct py_session *s, struct tinfo *ti)
 {
 	char buf[1024];
 	if (ti->fd < 0)
@@ -118,18 +130,78 @@ static uint64_t thread_cpu_ns(struct py_session *s, struct tinfo *ti)
 	return (st.utime + st.stime) * (NSEC_PER_SEC / (uint64_t)s->clk_tck);
 }
 
-/* The kernel's name of a thread (what prctl(PR_SET_NAME) or pthread_setname_np set; the
- * process's name otherwise). "" when it cannot be read. */
-static void read_thread_comm(pid_t pid, pid_t tid, char *out, size_t size)
+static uint64_t process_cpu_ns(const struct py_target *t)
+{
+	struct timespec ts;
+	if (clock_gettime(t->clock, &ts) < 0)
+		return PYPROF_NO_CPU;
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+#define SOLO_RECHECK_NS 10000000u
+
+/* Is the target a single thread? The process's CPU clock is one clock_gettime (0.27 µs
+ * here) where a thread's schedstat is a pread the kernel formats (0.81 µs), and a thread
+ * cannot read another process's thread clocks. A Python thread shows in the walk at once
+ * (CPython makes its thread state before the thread starts: py_thread.only); native
+ * threads (a BLAS pool) only in the kernel's count, looked at every SOLO_RECHECK_NS: a
+ * native thread started between two looks adds its CPU time to the main thread's until
+ * the next. */
+static void check_solo(struct py_target *t, uint64_t now)
+{
+	if (t->solo_at_ns && now - t->solo_at_ns < SOLO_RECHECK_NS)
+		return;
+	t->solo_at_ns = now;
+	if (!t->task_tried) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)t->pid);
+		t->task_tried = true;
+		t->task_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (t->task_fd >= 0 && clock_getcpuclockid(t->pid, &t->clock) != 0) {
+			close(t->task_fd);
+			t->task_fd = -1;
+		}
+	}
+	struct stat st;
+	/* The link count of /proc/PID/task is 2 plus the number of threads. */
+	t->solo = t->task_fd >= 0 && fstat(t->task_fd, &st) == 0 && st.st_nlink == 3;
+	t->solo_fresh = true;
+}
+
+/* The thread's own CPU time. The only thread of its process reads it from the process's
+ * clock, from where schedstat put it at the last look (the two advance together while
+ * it is alone, so no error adds up); other threads read schedstat each time. */
+static uint64_t thread_cpu_ns(struct py_session *s, struct py_target *t, struct tinfo *ti,
+			      bool only)
+{
+	bool alone = t->solo && only && ti->tid == t->pid && !ti->stat_fallback;
+	if (alone && ti->anchored && !t->solo_fresh) {
+		uint64_t p = process_cpu_ns(t);
+		if (p != PYPROF_NO_CPU && p >= ti->anchor_process_ns)
+			return ti->anchor_thread_ns + (p - ti->anchor_process_ns);
+	}
+	uint64_t v = read_thread_cpu_ns(s, ti);
+	ti->anchored = false;
+	if (alone && v != PYPROF_NO_CPU) {
+		ti->anchor_process_ns = process_cpu_ns(t);
+		ti->anchor_thread_ns = v;
+		ti->anchored = ti->anchor_process_ns != PYPROF_NO_CPU;
+	}
+	return v;
+}
+
+static int open_thread_comm(pid_t pid, pid_t tid)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-	out[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, out, size - 1);
-	close(fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* The kernel's name of a thread (what prctl(PR_SET_NAME) or pthread_setname_np set; the
+ * process's name otherwise). "" when it cannot be read. */
+static void read_thread_comm(int fd, char *out, size_t size)
+{
+	ssize_t n = fd >= 0 ? pread(fd, out, size - 1, 0) : -1;
 	out[n > 0 ? n : 0] = '\0';
 	out[strcspn(out, "\n")] = '\0';
 }
@@ -149,6 +221,8 @@ static void tinfo_free(struct tinfo *ti)
 {
 	if (ti && ti->fd >= 0)
 		close(ti->fd);
+	if (ti && ti->comm_fd >= 0)
+		close(ti->comm_fd);
 	free(ti);
 }
 
@@ -165,11 +239,12 @@ static struct tinfo *thread_info(struct py_session *s, struct py_target *t, cons
 		return NULL;
 	char label[96];
 	ti->tstate = th->tstate;
-	ti->fd = -1;
+	ti->fd = ti->comm_fd = -1;
 	if (th->tid > 0) {
 		ti->tid = th->tid;
 		ti->fd = open_thread_clock(t->pid, th->tid, &ti->stat_fallback);
-		read_thread_comm(t->pid, th->tid, ti->comm, sizeof(ti->comm));
+		ti->comm_fd = open_thread_comm(t->pid, th->tid);
+		read_thread_comm(ti->comm_fd, ti->comm, sizeof(ti->comm));
 		thread_label(t, th->tid, ti->comm, label, sizeof(label));
 	} else if (t->child) {
 		snprintf(label, sizeof(label), "thread 0x%" PRIx64 " (%d)", th->thread_id, (int)t->pid);
@@ -201,7 +276,7 @@ static void sweep_threads(struct py_session *s, struct py_target *t)
 		char comm[64], label[96];
 		if (ti->tid <= 0)
 			continue;
-		read_thread_comm(t->pid, ti->tid, comm, sizeof(comm));
+		read_thread_comm(ti->comm_fd, comm, sizeof(comm));
 		if (!*comm || !strcmp(comm, ti->comm))
 			continue;
 		memcpy(ti->comm, comm, sizeof(comm));
@@ -249,7 +324,8 @@ static int on_thread(void *userdata, const struct py_thread *th)
 		if (s->frame_ids[i] == UINT32_MAX)
 			return -ENOMEM;
 	}
-	return pyprof_sample(s->prof, ti->index, s->frame_ids, th->nframes, thread_cpu_ns(s, ti));
+	return pyprof_sample(s->prof, ti->index, s->frame_ids, th->nframes,
+			     thread_cpu_ns(s, t, ti, th->only));
 }
 
 /* ---- the tick ------------------------------------------------------------------------- */
@@ -281,11 +357,13 @@ void py_session_clear_status(struct py_session *s)
 }
 
 /* Walks one target; false when it has ended (gone, or no longer readable). */
-static bool walk_target(struct py_session *s, struct py_target *t)
+static bool walk_target(struct py_session *s, struct py_target *t, uint64_t now)
 {
 	s->cur = t;
 	t->walks++;
+	check_solo(t, now);
 	int r = py_frame_walk(t->proc, on_thread, s);
+	t->solo_fresh = false;
 	if (r == -EAGAIN) {
 		t->walk_fail++;
 		pyprof_drop_pid(s->prof, t->pid);
@@ -332,10 +410,10 @@ static void sample(struct py_session *s, uint64_t now)
 	if (s->children && t->alive && py_children_due(s->children, now))
 		follow_children(s, now);
 	pyprof_tick_begin(s->prof, now);
-	if (t->alive && !walk_target(s, t))
+	if (t->alive && !walk_target(s, t, now))
 		t->alive = false;
 	for (size_t i = 0; i < s->nkids;) {
-		if (walk_target(s, s->kids[i]))
+		if (walk_target(s, s->kids[i], now))
 			i++;
 		else
 			drop_child(s, i);
@@ -453,6 +531,8 @@ static void target_clear(struct py_target *t, struct loop *loop, int keep_fd)
 		loop_del(loop, t->pidfd);
 		close(t->pidfd);
 	}
+	if (t->task_tried && t->task_fd >= 0)
+		close(t->task_fd);
 	py_proc_free(t->proc);
 	free(t->code_frame);
 	memset(t, 0, sizeof(*t));

@@ -185,6 +185,45 @@ def test_cpu_time(version, tmp_path):
     assert abs(funcs["sleepy"]["wall_s"] - truth["sleepy"][0]) < 0.05 * truth["sleepy"][0]
 
 
+THREAD_CHURN = r"""
+import threading, time
+def busy(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+def sleepy(n):
+    for _ in range(n):      # a short busy thread at a time, while this one sleeps
+        t = threading.Thread(target=busy, args=(0.03,))
+        t.start()
+        t.join()
+        time.sleep(0.02)
+def timed(name, fn, *args):
+    w, c = time.perf_counter(), time.thread_time()
+    fn(*args)
+    print("%s %.4f %.4f" % (name, time.perf_counter() - w, time.thread_time() - c), flush=True)
+time.sleep(0.3)
+timed("sleepy", sleepy, 30)
+"""
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_cpu_time_beside_threads_that_come_and_go(version, tmp_path):
+    """A single-threaded target's CPU time comes from its process clock (cheaper than
+    schedstat); a thread started beside it must not lend it its CPU time: the main thread
+    sleeps while 30 short threads burn 0.9 s of CPU, one after another."""
+    py = interpreter(version)
+    prefix = str(tmp_path / "churn")
+    p = profkit("py", "--batch", "-i", "0.001", "-o", prefix, "-f", "sleepy", "busy", "--",
+                py, "-c", THREAD_CHURN, timeout=120)
+    assert p.returncode == 0, p.stderr_text
+    line = [x for x in p.stdout.decode().splitlines() if x.startswith("sleepy ")][0]
+    wall, cpu = map(float, line.split()[1:])
+    _, funcs, _, _ = read_outputs(prefix)
+    assert abs(funcs["sleepy"]["wall_s"] - wall) < 0.05 * wall, (funcs["sleepy"], wall)
+    assert funcs["sleepy"]["cpu_s"] < cpu + 0.02, (funcs["sleepy"], cpu)
+    assert 0.75 < funcs["busy"]["cpu_s"] < 1.0, funcs["busy"]
+
+
 WRAPPER = r"""
 import runpy, sys, time
 print("waiting", flush=True)
