@@ -92,6 +92,7 @@ struct py_proc {
 	/* interpreters.head while it is the main interpreter (0: read it each walk), and when
 	 * it was read (CLOCK_MONOTONIC_COARSE, ns). Live processes only. */
 	uint64_t head_cache, head_read_ns;
+	bool head_multi; /* a subinterpreter was seen: no caching */
 
 	/* Code objects: address -> entry (open addressing), and every entry ever made. */
 	struct py_code_entry **slots;

@@ -701,7 +701,8 @@ static uint64_t coarse_now_ns(void)
 /* The first interpreter (interpreters.head). The main interpreter lives as long as the
  * runtime, so while the head is the main one its address is kept for PY_HEAD_RECHECK_NS:
  * one remote range less per walk, and a subinterpreter started meanwhile is found that
- * much later. A walk that drops a thread, or fails, reads it again next time. */
+ * much later. A walk that drops a thread, or fails, reads it again next time. Once a
+ * subinterpreter has been seen, the head is read at every walk, through the prefetch. */
 static int first_interp(struct py_proc *p, uint64_t *ret)
 {
 	const struct py_offsets *v = &p->v;
@@ -710,15 +711,21 @@ static int first_interp(struct py_proc *p, uint64_t *ret)
 		*ret = p->head_cache;
 		return 0;
 	}
-	/* head and main side by side (every known layout): one range, read past the prefetch
-	 * (the next walks will not read it again). */
-	bool pair = p->live && v->runtime_interpreters_main == v->runtime_interpreters_head + 8;
-	uint64_t hm[2] = { 0, 0 };
 	uint64_t at = p->info.runtime + v->runtime_interpreters_head;
-	int r = pair ? py_mem_read(p->mem, at, hm, 16) : walk_read(p, at, hm, 8);
+	bool pair = p->live && !p->head_multi &&
+		    v->runtime_interpreters_main == v->runtime_interpreters_head + 8;
+	if (!pair) {
+		int r = walk_read(p, at, ret, 8);
+		return r == -EFAULT ? -EAGAIN : r;
+	}
+	/* head and main side by side (every known layout): one range, read past the prefetch,
+	 * as the next walks will not read it. */
+	uint64_t hm[2] = { 0, 0 };
+	int r = py_mem_read(p->mem, at, hm, 16);
 	if (r < 0)
 		return r == -EFAULT ? -EAGAIN : r;
-	p->head_cache = pair && hm[0] == hm[1] ? hm[0] : 0;
+	p->head_cache = hm[0] == hm[1] ? hm[0] : 0;
+	p->head_multi = hm[0] && !p->head_cache;
 	p->head_read_ns = now;
 	*ret = hm[0];
 	return 0;

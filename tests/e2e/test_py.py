@@ -224,6 +224,53 @@ def test_cpu_time_beside_threads_that_come_and_go(version, tmp_path):
     assert 0.75 < funcs["busy"]["cpu_s"] < 1.0, funcs["busy"]
 
 
+SUBINTERPRETER = r"""
+import time
+try:
+    import _xxsubinterpreters as interpreters
+except ImportError:
+    import _interpreters as interpreters        # 3.13
+def main_busy(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+SUB = '''
+import time
+def sub_busy(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+sub_busy(1.0)
+'''
+time.sleep(0.3)
+main_busy(0.5)
+iid = interpreters.create()
+w = time.perf_counter()
+interpreters.run_string(iid, SUB)
+print("sub %.4f" % (time.perf_counter() - w), flush=True)
+interpreters.destroy(iid)
+main_busy(0.5)
+"""
+
+
+@pytest.mark.parametrize("version", ALL)
+def test_subinterpreter(version, tmp_path):
+    """A subinterpreter started and destroyed while sampling: its function is found (the
+    first interpreter's address, kept between walks while it is the main one, is read
+    again), and the main interpreter's function before and after it."""
+    py = interpreter(version)
+    prefix = str(tmp_path / "sub")
+    p = profkit("py", "--batch", "-i", "0.001", "-o", prefix, "-f", "sub_busy", "main_busy",
+                "--", py, "-c", SUBINTERPRETER, timeout=120)
+    assert p.returncode == 0, p.stderr_text
+    line = [x for x in p.stdout.decode().splitlines() if x.startswith("sub ")][0]
+    sub_wall = float(line.split()[1])
+    _, funcs, _, _ = read_outputs(prefix)
+    assert funcs["sub_busy"]["wall_s"], ("the subinterpreter was never seen", funcs)
+    assert abs(funcs["sub_busy"]["wall_s"] - sub_wall) < 0.1 * sub_wall, (funcs, sub_wall)
+    assert 0.9 < funcs["main_busy"]["cpu_s"] < 1.1, funcs["main_busy"]
+
+
 WRAPPER = r"""
 import runpy, sys, time
 print("waiting", flush=True)
