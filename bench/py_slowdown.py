@@ -34,17 +34,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from py_bench import interpreters  # noqa: E402
+from py_bench import WORK, interpreters  # noqa: E402
 
-TARGET = r"""
-import sys, time
-def step(x, i):
-    return (x * 31 + i) % 1000003
-def work(n):
-    x = 0
-    for i in range(n):
-        x = step(x, i)
-    return x
+TARGET = WORK + r"""
 def calibrate(seconds):
     n, t = 1000, 0.0
     while t < 0.02:
