@@ -190,6 +190,11 @@ static uint64_t thread_cpu_ns(struct py_session *s, struct py_target *t, struct 
 	return v;
 }
 
+/* Threads of a target whose name file stays open (beyond, it is opened at each look):
+ * a thread already holds its schedstat open, and py does not raise RLIMIT_NOFILE, which a
+ * launched command would inherit. */
+#define COMM_FDS_MAX 64
+
 static int open_thread_comm(pid_t pid, pid_t tid)
 {
 	char path[64];
@@ -198,10 +203,14 @@ static int open_thread_comm(pid_t pid, pid_t tid)
 }
 
 /* The kernel's name of a thread (what prctl(PR_SET_NAME) or pthread_setname_np set; the
- * process's name otherwise). "" when it cannot be read. */
-static void read_thread_comm(int fd, char *out, size_t size)
+ * process's name otherwise), from its kept name file or opened now. "" when it cannot be
+ * read. */
+static void read_thread_comm(pid_t pid, const struct tinfo *ti, char *out, size_t size)
 {
+	int fd = ti->comm_fd >= 0 ? ti->comm_fd : open_thread_comm(pid, ti->tid);
 	ssize_t n = fd >= 0 ? pread(fd, out, size - 1, 0) : -1;
+	if (fd >= 0 && fd != ti->comm_fd)
+		close(fd);
 	out[n > 0 ? n : 0] = '\0';
 	out[strcspn(out, "\n")] = '\0';
 }
@@ -243,8 +252,9 @@ static struct tinfo *thread_info(struct py_session *s, struct py_target *t, cons
 	if (th->tid > 0) {
 		ti->tid = th->tid;
 		ti->fd = open_thread_clock(t->pid, th->tid, &ti->stat_fallback);
-		ti->comm_fd = open_thread_comm(t->pid, th->tid);
-		read_thread_comm(ti->comm_fd, ti->comm, sizeof(ti->comm));
+		if (t->threads.live < COMM_FDS_MAX)
+			ti->comm_fd = open_thread_comm(t->pid, th->tid);
+		read_thread_comm(t->pid, ti, ti->comm, sizeof(ti->comm));
 		thread_label(t, th->tid, ti->comm, label, sizeof(label));
 	} else if (t->child) {
 		snprintf(label, sizeof(label), "thread 0x%" PRIx64 " (%d)", th->thread_id, (int)t->pid);
@@ -276,7 +286,7 @@ static void sweep_threads(struct py_session *s, struct py_target *t)
 		char comm[64], label[96];
 		if (ti->tid <= 0)
 			continue;
-		read_thread_comm(ti->comm_fd, comm, sizeof(comm));
+		read_thread_comm(t->pid, ti, comm, sizeof(comm));
 		if (!*comm || !strcmp(comm, ti->comm))
 			continue;
 		memcpy(ti->comm, comm, sizeof(comm));
