@@ -89,11 +89,17 @@ def test_counts_agree_with_perf_stat():
 
 @pytest.mark.skipif(PERF is None, reason="Debian's linux-perf is not installed")
 def test_task_clock_agrees_with_perf_stat():
-    # a fixed loop: the same work every run; the least disturbed of 7 runs each. CPU time
-    # of the same work varies with the machine's other load, so up to 3 rounds are tried.
+    # a fixed loop: the same work every run; the least disturbed run of each tool. CPU time
+    # of the same work varies with the machine's other load, and this VM runs it at two
+    # speeds (40 or 50+ ms here, in episodes): one tool's 7 runs can all miss the fast one
+    # (CI once: profkit 49.7 and 49.8 among 7, perf never below 52.6). So up to 3 rounds
+    # of 7 are run, and the least of all rounds so far is compared.
+    all_a, all_b = [], []
     for attempt in range(3):
         res = compare_with_perf("task-clock", [WORKLOAD, "0", "0", "150", "0"], 7, min)
-        a, b, all_a, all_b = res["task-clock"]
+        all_a += res["task-clock"][2]
+        all_b += res["task-clock"][3]
+        a, b = min(all_a), min(all_b)
         if abs(a - b) <= 0.02 * b:
             break
     assert abs(a - b) <= 0.02 * b, "task-clock: profkit %s ms, perf %s ms (%r vs %r)" % (
