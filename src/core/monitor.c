@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -719,16 +718,6 @@ static int setup_signals(struct monitor *m)
 	return loop_add(m->loop, m->sigfd, EPOLLIN, on_signal, m);
 }
 
-/* Each followed process keeps about six descriptors open. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 static int open_output(struct monitor *m, char *err, size_t errsz)
 {
 	const struct monitor_config *c = m->cfg;
@@ -947,7 +936,7 @@ int monitor_record(const struct monitor_config *cfg, struct monitor_result *ret,
 			     .page_size = sysconf(_SC_PAGESIZE), .sampling = true };
 	m.interval_ns = (uint64_t)llround(cfg->interval_s * 1e9);
 	ret_error[0] = '\0';
-	raise_fd_limit();
+	spawn_raise_fd_limit(); /* each followed process keeps about six descriptors open */
 	int r = loop_new(&m.loop);
 	if (r < 0) {
 		snprintf(ret_error, errsz, "cannot create the event loop: %s", strerror(-r));

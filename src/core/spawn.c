@@ -3,10 +3,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core/clock.h"
 #include "util/macro.h"
+
+static struct rlimit inherited_nofile;
+static bool nofile_raised;
+
+void spawn_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (nofile_raised || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	inherited_nofile = rl;
+	rl.rlim_cur = rl.rlim_max;
+	nofile_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
 
 static void close_pair(int p[2])
 {
@@ -29,6 +43,8 @@ static _Noreturn void child(char *const argv[], int out, int err, int go, int go
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	clock_restore_timer_slack();
+	if (nofile_raised)
+		setrlimit(RLIMIT_NOFILE, &inherited_nofile);
 	char x;
 	if ((out >= 0 && dup2(out, STDOUT_FILENO) < 0) ||
 	    (err >= 0 && dup2(err, STDERR_FILENO) < 0) || read(go, &x, 1) != 1)

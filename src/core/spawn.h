@@ -21,4 +21,9 @@ typedef void (*spawn_hook_fn)(pid_t pid, void *userdata);
 int spawn_command(char *const argv[], bool capture, spawn_hook_fn before_exec,
 		  void *userdata, struct spawned *ret);
 
+/* Raises profkit's soft RLIMIT_NOFILE to the hard limit (a followed process keeps several
+ * descriptors open). A command launched afterwards gets the soft limit profkit was started
+ * with: the limit survives fork and exec, and a program may size tables by it. */
+void spawn_raise_fd_limit(void);
+
 #endif

@@ -531,3 +531,22 @@ def test_command_keeps_its_timer_slack(cmd, tmp_path):
     r = profkit(*args, "--", "cat", "/proc/self/timerslack_ns")
     assert r.returncode == 0, r.stderr_text
     assert r.stdout.decode().splitlines()[0] == ours
+
+
+def test_command_keeps_its_open_files_limit(tmp_path):
+    """run raises its own soft RLIMIT_NOFILE to the hard limit (a followed process keeps
+    several descriptors open), but the command it launches gets the soft limit profkit was
+    started with."""
+    import resource
+
+    def lower_soft_limit():
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 512), hard))
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard > 512  # otherwise nothing is raised and the test could not fail
+    out = tmp_path / "out"
+    r = profkit("run", "-q", "-o", out, "--", "sh", "-c", "ulimit -Sn",
+                preexec_fn=lower_soft_limit)
+    assert r.returncode == 0, r.stderr_text
+    assert r.stdout.decode().split() == ["512"], r.stdout
