@@ -93,6 +93,20 @@ def interpreters():
     return out
 
 
+def setup(args):
+    """args.profkit and args.tick from args.build (exits when not built); the interpreters
+    to run, by args.versions (comma-separated; all installed when empty)."""
+    args.profkit = os.path.join(args.build, "profkit")
+    args.tick = os.path.join(args.build, "bench", "py_tick")
+    for f in (args.profkit, args.tick):
+        if not os.access(f, os.X_OK):
+            sys.exit("%s: not built (ninja -C %s)" % (f, args.build))
+    pys = interpreters()
+    if args.versions:
+        pys = {v: pys[v] for v in args.versions.split(",") if v in pys}
+    return pys
+
+
 def cpu_of(ru):
     return ru.ru_utime + ru.ru_stime
 
@@ -237,14 +251,7 @@ def main():
     cpus = sorted(os.sched_getaffinity(0))
     if not args.no_pin and len(cpus) >= 2:
         TARGET_CPU, SAMPLER_CPU = cpus[-1], cpus[0]
-    args.profkit = os.path.join(args.build, "profkit")
-    args.tick = os.path.join(args.build, "bench", "py_tick")
-    for f in (args.profkit, args.tick):
-        if not os.access(f, os.X_OK):
-            sys.exit("%s: not built (ninja -C %s)" % (f, args.build))
-    pys = interpreters()
-    if args.versions:
-        pys = {v: pys[v] for v in args.versions.split(",") if v in pys}
+    pys = setup(args)
     austin = shutil.which("austin")
     tmp = tempfile.mkdtemp(prefix="py_bench.")
     script = os.path.join(tmp, "target.py")

@@ -34,7 +34,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from py_bench import WORK, interpreters  # noqa: E402
+from py_bench import WORK, setup  # noqa: E402
 
 TARGET = WORK + r"""
 def calibrate(seconds):
@@ -162,14 +162,7 @@ def main():
                     help="a third state that must show: dd copying 64 MiB blocks on the "
                          "samplers' CPU (memory traffic), to see that the method detects")
     args = ap.parse_args()
-    args.profkit = os.path.join(args.build, "profkit")
-    args.tick = os.path.join(args.build, "bench", "py_tick")
-    for f in (args.profkit, args.tick):
-        if not os.access(f, os.X_OK):
-            sys.exit("%s: not built (ninja -C %s)" % (f, args.build))
-    pys = interpreters()
-    if args.versions:
-        pys = {v: pys[v] for v in args.versions.split(",") if v in pys}
+    pys = setup(args)
     cpus = sorted(os.sched_getaffinity(0))
     tmp = tempfile.mkdtemp(prefix="py_slowdown.")
     script = os.path.join(tmp, "target.py")
