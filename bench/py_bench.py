@@ -51,7 +51,8 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The work every benchmark target does (py_slowdown.py too): work() calling step() in a loop.
+# The work every benchmark target does (py_slowdown.py too): work() calling step() in a
+# loop, and calibrate(seconds): the n for which work(n) takes that much of the thread's CPU.
 WORK = r"""
 import sys, time
 def step(x, i):
@@ -61,15 +62,15 @@ def work(n):
     for i in range(n):
         x = step(x, i)
     return x
+def calibrate(seconds):
+    n, t = 1000, 0.0
+    while t < 0.05:
+        n *= 2
+        t0 = time.thread_time(); work(n); t = time.thread_time() - t0
+    return int(n * seconds / t)
 """
 
 TARGET = WORK + r"""
-def calibrate(seconds):
-    n, t = 10000, 0.0
-    while t < 0.05:
-        n *= 2
-        t0 = time.process_time(); work(n); t = time.process_time() - t0
-    return int(n * seconds / t)
 n = calibrate(float(sys.argv[1])) if len(sys.argv) > 1 and sys.argv[1] != "-n" else int(sys.argv[2])
 print(n, flush=True)
 sys.stdin.readline()                  # the profiler is attached: go

@@ -37,12 +37,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from py_bench import WORK, setup  # noqa: E402
 
 TARGET = WORK + r"""
-def calibrate(seconds):
-    n, t = 1000, 0.0
-    while t < 0.02:
-        n *= 2
-        t0 = time.thread_time(); work(n); t = time.thread_time() - t0
-    return int(n * seconds / t)
 n = calibrate(float(sys.argv[1]))
 print(n, flush=True)
 sys.stdin.readline()                  # the samplers are attached: go

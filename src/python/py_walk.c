@@ -496,21 +496,33 @@ static struct py_code_entry **code_slot(struct py_proc *p, uint64_t addr)
 
 #define MAX_CODES (1u << 22)
 
-static bool code_known(struct py_proc *p, uint64_t addr)
+/* The entry decoded at addr, or NULL. Entries live as long as p (replaced ones too). */
+static const struct py_code_entry *code_entry(struct py_proc *p, uint64_t addr)
 {
-	return p->nslots && *code_slot(p, addr);
+	return p->nslots ? *code_slot(p, addr) : NULL;
 }
 
-/* The code object at addr, whose first code_read bytes are in buf; with partial, only
- * the bytes code_lo..code_hi are (a code object decoded before: see resolve_frames).
- * NULL when it is not a code object with readable names (the thread's sample is dropped),
- * or -ESTALE in *ret_err when a partial read does not match what is known (read it all). */
-static const struct py_code *resolve_code(struct py_proc *p, uint64_t addr, const uint8_t *buf,
-					  bool partial, int *ret_err)
+/* Does buf, holding bytes code_lo..code_hi of the object at e's address, still name what e
+ * was decoded from? */
+static bool code_unchanged(const struct py_proc *p, const struct py_code_entry *e,
+			   const uint8_t *buf)
 {
 	const struct py_offsets *v = &p->v;
 	size_t len = p->code_read;
-	uint64_t type = partial ? 0 : py_field(v, buf, len, v->object_type, 8);
+	return e->name_p == py_field(v, buf, len, v->code_name, 8) &&
+	       e->qualname_p == py_field(v, buf, len, v->code_qualname, 8) &&
+	       e->filename_p == py_field(v, buf, len, v->code_filename, 8) &&
+	       e->firstlineno == (int32_t)py_field(v, buf, len, v->code_firstlineno, 4);
+}
+
+/* The code object at addr, whose first code_read bytes are in buf. NULL when it is not a
+ * code object with readable names (the thread's sample is dropped). */
+static const struct py_code *resolve_code(struct py_proc *p, uint64_t addr, const uint8_t *buf,
+					  int *ret_err)
+{
+	const struct py_offsets *v = &p->v;
+	size_t len = p->code_read;
+	uint64_t type = py_field(v, buf, len, v->object_type, 8);
 	uint64_t name_p = py_field(v, buf, len, v->code_name, 8);
 	uint64_t qual_p = py_field(v, buf, len, v->code_qualname, 8);
 	uint64_t file_p = py_field(v, buf, len, v->code_filename, 8);
@@ -521,13 +533,9 @@ static const struct py_code *resolve_code(struct py_proc *p, uint64_t addr, cons
 		return NULL;
 	}
 	struct py_code_entry **slot = code_slot(p, addr), *e = *slot;
-	if (e && (partial || e->type == type) && e->name_p == name_p &&
-	    e->qualname_p == qual_p && e->filename_p == file_p && e->firstlineno == line)
+	if (e && e->type == type && e->name_p == name_p && e->qualname_p == qual_p &&
+	    e->filename_p == file_p && e->firstlineno == line)
 		return &e->code;
-	if (partial) {
-		*ret_err = -ESTALE;
-		return NULL;
-	}
 	if (!is_type(p, type, &p->code_type, &p->bad_code_type, "code"))
 		return NULL;
 	if (p->ncodes >= MAX_CODES) {
@@ -623,13 +631,14 @@ static int collect_frames(struct py_proc *p, uint64_t frame, size_t *ret_n, bool
  * is read whole, and only once: the next walk's prefetch takes the part it will read. */
 static int resolve_frames(struct py_proc *p, size_t n)
 {
-	bool partial[PY_MAX_DEPTH], whole[PY_MAX_DEPTH];
+	const struct py_code_entry *known[PY_MAX_DEPTH];
+	bool whole[PY_MAX_DEPTH];
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *buf = p->code_buf + i * p->code_read;
-		partial[i] = code_known(p, p->frame_code[i]);
-		whole[i] = !partial[i];
-		size_t off = partial[i] ? p->code_lo : 0;
-		size_t len = partial[i] ? p->code_hi - p->code_lo : p->code_read;
+		known[i] = code_entry(p, p->frame_code[i]);
+		whole[i] = !known[i];
+		size_t off = known[i] ? p->code_lo : 0;
+		size_t len = known[i] ? p->code_hi - p->code_lo : p->code_read;
 		p->iov[i] = (struct py_iov){ p->frame_code[i] + off, buf + off, len };
 	}
 	int got = n ? walk_readv_once(p, p->iov, n, whole) : 0;
@@ -641,8 +650,11 @@ static int resolve_frames(struct py_proc *p, size_t n)
 		int err;
 		uint64_t addr = p->frame_code[i];
 		uint8_t *buf = p->code_buf + i * p->code_read;
-		p->frames[i] = resolve_code(p, addr, buf, partial[i], &err);
-		if (!p->frames[i] && err == -ESTALE) {
+		if (known[i] && code_unchanged(p, known[i], buf)) {
+			p->frames[i] = &known[i]->code;
+			continue;
+		}
+		if (known[i]) {
 			/* Another object at a known address: decode it afresh. */
 			struct py_iov iov = { addr, buf, p->code_read };
 			bool once = true;
@@ -650,8 +662,8 @@ static int resolve_frames(struct py_proc *p, size_t n)
 				return err;
 			if (err < 1)
 				return -EAGAIN;
-			p->frames[i] = resolve_code(p, addr, buf, false, &err);
 		}
+		p->frames[i] = resolve_code(p, addr, buf, &err);
 		if (!p->frames[i])
 			return err;
 	}
